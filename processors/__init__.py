@@ -1,0 +1,1 @@
+"""coffea processors for hepbump: thin ``ProcessorABC`` glue over the hepbump library."""
