@@ -20,7 +20,8 @@ def test_single_bin_agrees_with_lr_and_asimov(b, excess, s_scale):
     res = pyhf_discovery([n], [b], [s_scale])
     assert res.z == pytest.approx(lr_significance(n, b), abs=1e-3)
     assert res.z == pytest.approx(asimov_significance(n - b, b), abs=1e-3)
-    assert res.signal_yield == pytest.approx(n - b, rel=1e-3, abs=1e-3)
+    # the fitted yield agrees to 1% of its statistical uncertainty sqrt(n) (pyhf minimiser precision)
+    assert res.signal_yield == pytest.approx(n - b, abs=1e-2 * np.sqrt(n))
 
 
 @settings(max_examples=10, deadline=None)

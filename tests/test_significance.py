@@ -13,7 +13,7 @@ def closed_form(n, b):
     """Independent scalar transcription of Cowan et al. (2011), eq. for q0 with known b."""
     if n == 0:
         return -math.sqrt(2 * b)
-    q = 2 * (n * math.log(n / b) - (n - b))
+    q = 2 * (n * (math.log(n) - math.log(b)) - (n - b))
     return math.copysign(math.sqrt(max(q, 0.0)), n - b)
 
 

@@ -71,7 +71,7 @@ def lr_significance(n: Any, b: Any) -> Any:
         n_t = torch.as_tensor(n, dtype=dtype, device=ref.device)
         b_t = torch.as_tensor(b, dtype=dtype, device=ref.device)
         safe_n = torch.where(n_t > 0, n_t, torch.ones_like(n_t))
-        n_log = torch.where(n_t > 0, n_t * torch.log(safe_n / b_t), torch.zeros_like(n_t))
+        n_log = torch.where(n_t > 0, n_t * (torch.log(safe_n) - torch.log(b_t)), torch.zeros_like(n_t))
         q = torch.clamp(2.0 * (n_log - (n_t - b_t)), min=0.0)
         return torch.sign(n_t - b_t) * torch.sqrt(q)
 
@@ -79,7 +79,8 @@ def lr_significance(n: Any, b: Any) -> Any:
     n_a = np.asarray(n, dtype=float)
     b_a = np.asarray(b, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_log = np.where(n_a > 0, n_a * np.log(np.where(n_a > 0, n_a, 1.0) / b_a), 0.0)
+        # ln n - ln b (not ln(n/b)): n/b can underflow to 0 for tiny n
+        n_log = np.where(n_a > 0, n_a * (np.log(np.where(n_a > 0, n_a, 1.0)) - np.log(b_a)), 0.0)
     q = np.clip(2.0 * (n_log - (n_a - b_a)), 0.0, None)
     z = np.sign(n_a - b_a) * np.sqrt(q)
     return float(z) if z.ndim == 0 else z
