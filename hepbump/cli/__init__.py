@@ -40,10 +40,12 @@ def _global_options(
 
 def _register() -> None:
     """Attach every command group; one line per group."""
-    from hepbump.cli import demo, stats
+    from hepbump.cli import alp, alp_features, demo, stats
 
     app.command("demo")(demo.demo)
     app.add_typer(stats.app, name="stats")
+    alp.app.command("features")(alp_features.features)
+    app.add_typer(alp.app, name="alp")
 
 
 _register()

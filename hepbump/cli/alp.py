@@ -1,0 +1,103 @@
+"""ALP beam-dump commands: ``hepbump alp bmesons|simulate`` (owned by the ALP simulation work)."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hepbump.cli.common import SeedOption, resolve_seed
+from hepbump.constants import ALP_SIM_MAX_CANDIDATES, ALP_SIM_MAX_CANDIDATES_PER_EVENT
+
+app = typer.Typer(help="Axion-like particles at the SHiP beam dump.", no_args_is_help=True)
+
+log = logging.getLogger(__name__)
+
+
+def _command_line() -> str:
+    return shlex.join(["hepbump", *sys.argv[1:]])
+
+
+@app.command("bmesons")
+def bmesons(
+    ctx: typer.Context,
+    events: Annotated[int, typer.Option("--events", help="Number of Pythia 8 collisions.")] = 100_000,
+    seed: SeedOption = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", help="Output .npz (card written next to it); default: the package data file."),
+    ] = None,
+) -> None:
+    r"""Regenerate the B-meson table with Pythia 8 (needs: pip install 'hepbump\[pythia]')."""
+    from hepbump.alp.bmesons import default_table_path, generate_bmeson_table, write_bmeson_table
+
+    table, card = generate_bmeson_table(
+        events, resolve_seed(ctx, seed), command=_command_line(), show_progress=True
+    )
+    path = out if out is not None else default_table_path()
+    card_path = write_bmeson_table(table, card, path)
+    typer.echo(f"wrote {len(table)} B mesons from {events} events to {path} (card: {card_path})")
+
+
+@app.command("simulate")
+def simulate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Output file: .root (TTree 'alp') or .parquet.")],
+    mode: Annotated[str, typer.Option("--mode", help="signal | background | prior | pairs.")] = "signal",
+    mass: Annotated[Optional[float], typer.Option("--mass", help="ALP mass m_a, GeV (signal mode).")] = None,
+    ctau_over_m: Annotated[
+        Optional[float], typer.Option("--ctau-over-m", help="c tau / m_a, m/GeV (signal mode).")
+    ] = None,
+    events: Annotated[int, typer.Option("--events", help="Accepted events (pairs in pairs mode).")] = 10_000,
+    seed: SeedOption = None,
+    geometry: Annotated[str, typer.Option("--geometry", help="Geometry preset: default | x-tapered.")] = "default",
+    same_fraction: Annotated[
+        float, typer.Option("--same-fraction", help="Pairs mode: fraction of same-parameter pairs.")
+    ] = 0.5,
+    max_candidates_per_event: Annotated[
+        int, typer.Option("--max-candidates-per-event", help="Cap on B -> K a candidates per requested event.")
+    ] = ALP_SIM_MAX_CANDIDATES_PER_EVENT,
+    max_candidates: Annotated[
+        int, typer.Option("--max-candidates", help="Cap on B -> K a candidates for the whole run.")
+    ] = ALP_SIM_MAX_CANDIDATES,
+    bmeson_table: Annotated[
+        Optional[Path], typer.Option("--bmeson-table", help="B-meson table .npz (default: package data).")
+    ] = None,
+) -> None:
+    """Simulate unweighted ALP -> gamma gamma events at SHiP and write them atomically."""
+    from hepbump.alp.io import event_file_format, write_events
+    from hepbump.alp.simulate import AcceptanceCapWarning, SimulationConfig
+    from hepbump.alp.simulate import simulate as run_simulation
+
+    event_file_format(out)  # reject an unknown output type before simulating
+
+    config = SimulationConfig(
+        geometry=geometry,
+        max_candidates_per_event=max_candidates_per_event,
+        max_candidates=max_candidates,
+        pairs_same_fraction=same_fraction,
+        bmeson_table=str(bmeson_table) if bmeson_table is not None else None,
+        show_progress=True,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AcceptanceCapWarning)
+        result = run_simulation(
+            mode, events, resolve_seed(ctx, seed), mass_gev=mass, ctau_over_m=ctau_over_m, config=config
+        )
+    for w in caught:
+        if issubclass(w.category, AcceptanceCapWarning):
+            typer.echo(f"hepbump: warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    result.run_info["command"] = _command_line()
+    write_events(out, result)
+    stats = result.stats
+    typer.echo(
+        f"wrote {len(result)} {mode} events to {out} (acceptance {stats.acceptance:.4g}: "
+        f"{stats.n_candidates_accepted} of {stats.n_candidates} B -> K a candidates)"
+    )

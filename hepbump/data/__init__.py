@@ -1,0 +1,1 @@
+"""Package data of hepbump: the Pythia 8 B-meson table of the ALP simulation and its card."""
