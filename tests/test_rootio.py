@@ -78,3 +78,15 @@ def test_atomic_path_cleans_up(tmp_path):
             tmp.write_text("partial")
             raise RuntimeError("interrupted")
     assert not target.exists() and list((tmp_path / "sub").iterdir()) == []
+
+
+def test_atomic_output_has_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
