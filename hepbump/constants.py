@@ -193,7 +193,8 @@ DM_GEN_LIGHT_JET_MASS_OVER_PT_MEDIAN = 0.07
 DM_GEN_B_JET_MASS_OVER_PT_MEDIAN = 0.09
 DM_GEN_JET_LN_MASS_OVER_PT_WIDTH = 0.45
 #: Non-Gaussian jet response: probability per event that one of its jets (chosen at random) has a low response
-#: tail, and the width of |1 - response| in the tail (punch-through, dead material, cracks); semileptonic b
+#: tail, and the width of |1 - response| in the tail (punch-through, dead material, cracks; these two set the
+#: multijet fake-MET rate, i.e. the channel 1 and 3 yields); semileptonic b
 #: decays: probability per b jet and the largest fraction of the b-jet momentum carried by the neutrino
 #: (uniform between 0 and this value).
 DM_GEN_MISMEASURED_EVENT_PROBABILITY = 0.30
@@ -204,5 +205,7 @@ DM_GEN_B_NEUTRINO_FRACTION_MAX = 0.4
 #: sigma = sqrt(a^2 + b^2 * sum pT), a in GeV, b in sqrt(GeV).
 DM_GEN_MET_SOFT_TERM_GEV = 5.0
 DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV = 0.5
+#: Gaussian momentum responses are truncated at this many standard deviations (makes bounds exact).
+DM_GEN_RESPONSE_TRUNCATION_SIGMA = 5.0
 #: |eta| coverage of the calorimeters: visible particles beyond it escape and count towards MET.
 DM_GEN_CALORIMETER_ABS_ETA_MAX = 4.9

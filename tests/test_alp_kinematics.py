@@ -10,14 +10,16 @@ import pytest
 
 from hepbump.alp.geometry import GEOMETRIES, Geometry, get_geometry
 from hepbump.alp.kinematics import (
-    boost_to_lab,
     decay_probability,
-    four_vectors,
-    isotropic_directions,
-    kallen_lambda,
     lab_decay_length_m,
     propagate_to_plane,
     truncated_exponential_inverse_cdf,
+)
+from hepbump.kinematics import (
+    boost_to_lab,
+    four_vectors,
+    isotropic_directions,
+    kallen_lambda,
     two_body_momentum_gev,
     two_body_rest_frame,
 )

@@ -46,14 +46,12 @@ from hepbump._version import __version__
 from hepbump.alp.bmesons import load_bmeson_table, meson_masses_gev
 from hepbump.alp.geometry import GEOMETRIES, Geometry, get_geometry
 from hepbump.alp.kinematics import (
-    boost_to_lab,
     decay_probability,
-    four_vectors,
     lab_decay_length_m,
     propagate_to_plane,
     truncated_exponential_inverse_cdf,
-    two_body_rest_frame,
 )
+from hepbump.kinematics import boost_to_lab, four_vectors, two_body_rest_frame
 from hepbump.alp.priors import ALPPrior
 from hepbump.constants import ALP_SIM_MAX_CANDIDATES, ALP_SIM_MAX_CANDIDATES_PER_EVENT
 

@@ -40,10 +40,13 @@ def _global_options(
 
 def _register() -> None:
     """Attach every command group; one line per group."""
-    from hepbump.cli import alp, alp_features, demo, stats
+    from hepbump.cli import alp, alp_features, demo, dm, histograms, stats
 
     app.command("demo")(demo.demo)
     app.add_typer(stats.app, name="stats")
+    app.command("convert")(dm.convert)
+    app.add_typer(dm.generate_app, name="generate")
+    app.command("histograms")(histograms.histograms)
     alp.app.command("features")(alp_features.features)
     app.add_typer(alp.app, name="alp")
 
