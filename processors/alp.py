@@ -11,7 +11,7 @@ on the chunking or the executor) and returns
   for ``signal`` files, one inclusive histogram (group -1) for files whose groups hold single events or pairs
   (``background``, ``prior``, ``pairs``) or that have no run record.
 
-:func:`run_features` builds the fileset and runs it with ``processor.Runner`` (iterative or futures executor).
+:func:`run_features` builds the fileset and runs it with ``processor.Runner`` (iterative, futures or dask executor).
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ from hepbump.alp.detector import (
 )
 from hepbump.alp.geometry import Geometry, get_geometry
 from hepbump.alp.io import TREE_NAME, event_file_format, read_run_info
+from processors.executors import executor as make_executor
+from processors.executors import unwrap_coffea_error
 
 __all__ = ["ALPFeatureProcessor", "FeatureRun", "run_features", "COLUMNS", "INCLUSIVE_GROUP"]
 
@@ -195,22 +197,6 @@ def _stream_keys(files: Sequence[Path]) -> list[int]:
     return keys
 
 
-def _executor(name: str, workers: int, show_progress: bool) -> processor.executor.ExecutorBase:
-    if name == "iterative":
-        return processor.IterativeExecutor(status=show_progress, retries=0)
-    if name == "futures":
-        return processor.FuturesExecutor(workers=workers, status=show_progress, retries=0)
-    raise ValueError(f"unknown executor {name!r}; choose iterative or futures")
-
-
-def _unwrap(exc: Exception) -> BaseException:
-    """coffea wraps errors raised in ``process`` in a bare Exception; return the original where there is one."""
-    cause: BaseException = exc
-    while cause.__cause__ is not None and type(cause) is Exception:
-        cause = cause.__cause__
-    return cause
-
-
 def run_features(
     files: Sequence[str | os.PathLike[str]],
     resolution: str | Resolution,
@@ -252,13 +238,12 @@ def run_features(
     }
     proc = ALPFeatureProcessor(res, seed, geo)
     if fileset:
-        runner = processor.Runner(
-            executor=_executor(executor, workers, show_progress), schema=BaseSchema, chunksize=chunksize, format=fmt,
-        )
         try:
-            output = runner(fileset, processor_instance=proc, treename=TREE_NAME)
+            with make_executor(executor, workers, status=show_progress) as exe:
+                runner = processor.Runner(executor=exe, schema=BaseSchema, chunksize=chunksize, format=fmt)
+                output = runner(fileset, processor_instance=proc, treename=TREE_NAME)
         except Exception as exc:
-            cause = _unwrap(exc)
+            cause = unwrap_coffea_error(exc)
             if isinstance(cause, (ValueError, KeyError, FileNotFoundError, RuntimeError)) and cause is not exc:
                 raise cause from exc
             raise

@@ -13,13 +13,12 @@ dask executor (a ``distributed`` LocalCluster by default, or an existing schedul
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,11 @@ from coffea.nanoevents import BaseSchema
 
 from hepbump.categories import classify_events
 from hepbump.dmhistograms import HistogramConfig, HistogramSet, assemble
-from hepbump.io.darkmachines import TREE_NAME, check_input_file
-from hepbump.io.darkmachines_files import event_file_format, read_process_names, read_provenance
+from hepbump.io.darkmachines import TREE_NAME
+from hepbump.io.darkmachines_files import event_file_columns, read_process_names, read_provenance
 from hepbump.massfill import fill_chunk
 from hepbump.objects import build_objects, check_branches
+from processors.executors import EXECUTORS, executor
 
 __all__ = [
     "DarkMachinesProcessor", "EXECUTORS", "executor", "load_fileset", "check_event_file", "recorded_channel",
@@ -42,9 +42,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Executors accepted by :func:`run_histograms`.
-EXECUTORS = ("iterative", "futures", "dask")
-
-
 @functools.lru_cache(maxsize=256)
 def _process_names(filename: str) -> tuple[str, ...]:
     return read_process_names(filename)
@@ -75,35 +72,6 @@ class DarkMachinesProcessor(processor.ProcessorABC):
 
     def postprocess(self, accumulator: dict[str, Any]) -> HistogramSet:
         return assemble(accumulator, self.config, datasets=sorted(accumulator.get("datasets", set())))
-
-
-def executor(name: str, workers: int, scheduler: str | None = None, status: bool = False):
-    """A context manager yielding the coffea executor ``name`` (dask: a client it closes afterwards)."""
-    if name not in EXECUTORS:
-        raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
-    if scheduler and name != "dask":
-        raise ValueError("a scheduler address needs --executor dask")
-    return _executor(name, workers, scheduler, status)
-
-
-@contextlib.contextmanager
-def _executor(name: str, workers: int, scheduler: str | None, status: bool) -> Iterator[Any]:
-    if name == "iterative":
-        yield processor.IterativeExecutor(status=status)
-    elif name == "futures":
-        yield processor.FuturesExecutor(workers=workers, status=status)
-    else:
-        from distributed import Client, LocalCluster
-
-        if scheduler:
-            with Client(scheduler) as client:
-                yield processor.DaskExecutor(client=client, status=status)
-        else:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
-                yield processor.DaskExecutor(client=client, status=status)
 
 
 def load_fileset(paths: Sequence[str | os.PathLike[str]], dataset: str = "events") -> dict[str, list[str]]:
@@ -142,31 +110,7 @@ def check_event_file(path: str | os.PathLike[str], tree: str = TREE_NAME) -> str
     Errors name the file: ``FileNotFoundError``, ``ValueError`` (unreadable, wrong type), ``KeyError`` (no tree
     ``tree``, missing branches).
     """
-    path = check_input_file(path, "event file")
-    fmt = event_file_format(path)
-    if fmt == "csv":
-        raise ValueError(f"{path}: coffea reads ROOT or Parquet; convert the CSV first with `hepbump convert`")
-    if fmt == "root":
-        import uproot
-
-        try:
-            with uproot.open(path) as f:
-                kinds = f.classnames(cycle=False)
-                if kinds.get(tree) != "TTree":
-                    found = [k for k, cls in kinds.items() if cls == "TTree"]
-                    raise KeyError(f"{path}: no TTree named {tree!r} (trees: {', '.join(found) or 'none'})")
-                branches = list(f[tree].keys())
-        except KeyError:
-            raise
-        except Exception as exc:
-            raise ValueError(f"{path}: not a readable ROOT file ({exc})") from exc
-    else:
-        import pyarrow.parquet as pq
-
-        try:
-            branches = list(pq.read_schema(path).names)
-        except Exception as exc:
-            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from exc
+    path, fmt, branches = event_file_columns(path, tree=tree)
     check_branches(branches, str(path))
     return fmt
 

@@ -39,7 +39,7 @@ def features(
         str, typer.Option("--resolution", help="Detector preset: good, poor, good-ref or poor-ref.")
     ] = "poor",
     seed: SeedOption = None,
-    executor: Annotated[str, typer.Option("--executor", help="coffea executor: iterative or futures.")] = "iterative",
+    executor: Annotated[str, typer.Option("--executor", help="coffea executor: iterative, futures or dask.")] = "iterative",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (futures executor).")] = 2,
     chunksize: Annotated[int, typer.Option("--chunksize", min=1, help="Events per coffea chunk.")] = 100_000,
     hists: Annotated[

@@ -25,7 +25,7 @@ from hepbump.io.darkmachines import (
     check_input_file,
 )
 
-__all__ = ["event_file_format", "sidecar_path", "read_events", "read_process_names", "read_provenance"]
+__all__ = ["event_file_format", "event_file_columns", "sidecar_path", "read_events", "read_process_names", "read_provenance"]
 
 _FORMATS = {".csv": "csv", ".root": "root", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -61,25 +61,43 @@ def _parquet_metadata(path: Path) -> dict[bytes, bytes]:
         raise ValueError(f"{path}: not a readable Parquet file ({exc})") from exc
 
 
-def read_events(path: str | os.PathLike[str], *, tree: str = TREE_NAME) -> ak.Array:
-    """Read a ROOT (TTree ``tree``) or Parquet event file back into the flat layout of :func:`to_collections`.
+def event_file_columns(path: str | os.PathLike[str], *, tree: str = TREE_NAME) -> tuple[Path, str, list[str]]:
+    """Check a ROOT/Parquet event file without reading its data: ``(path, format, column names)``.
 
-    ``tree`` applies to ROOT files only. Missing files, unknown suffixes, non-ROOT content and a missing tree
-    raise errors that name the file.
+    ``tree`` applies to ROOT files only. Errors name the file: ``FileNotFoundError`` (missing), ``ValueError``
+    (CSV, unknown suffix, unreadable content), ``KeyError`` (no TTree ``tree``).
     """
     path = check_input_file(path, "event file")
     fmt = event_file_format(path)
     if fmt == "csv":
-        raise ValueError(f"{path}: read_events reads ROOT or Parquet files; use read_csv for CSV")
+        raise ValueError(f"{path}: coffea reads ROOT or Parquet; convert the CSV first with `hepbump convert` "
+                         "(or read it with read_csv)")
     if fmt == "parquet":
+        import pyarrow.parquet as pq
+
         try:
-            return ak.from_parquet(path)
+            return path, fmt, list(pq.read_schema(path).names)
         except Exception as exc:
             raise ValueError(f"{path}: not a readable Parquet file ({exc})") from exc
     with _open_root(path) as f:
         trees = [k for k, cls in f.classnames(cycle=False).items() if cls == "TTree"]
         if tree not in trees:
             raise KeyError(f"{path}: no TTree named {tree!r} (trees in the file: {', '.join(trees) or 'none'})")
+        return path, fmt, list(f[tree].keys())
+
+
+def read_events(path: str | os.PathLike[str], *, tree: str = TREE_NAME) -> ak.Array:
+    """Read a ROOT (TTree ``tree``) or Parquet event file back into the flat layout of :func:`to_collections`.
+
+    ``tree`` applies to ROOT files only; the checks and errors are those of :func:`event_file_columns`.
+    """
+    path, fmt, _ = event_file_columns(path, tree=tree)
+    if fmt == "parquet":
+        try:
+            return ak.from_parquet(path)
+        except Exception as exc:
+            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from exc
+    with _open_root(path) as f:
         return f[tree].arrays(library="ak")
 
 
