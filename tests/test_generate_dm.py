@@ -12,10 +12,12 @@ from hepbump.cli import app, main
 from hepbump.generate import DMGeneratorConfig, SignalInjection, generate, write_sample
 from hepbump.generate.dm_channels import CHANNELS, EventSummary, channel, summarize
 from hepbump.generate.dm_model import (
+    KIND_B_SEMILEPTONIC,
     KIND_ELECTRON,
     KIND_MUON,
     KIND_NEUTRINO,
     choose_channels,
+    draw_decays,
     count_final_state,
     max_charged_leptons,
     n_slots,
@@ -90,6 +92,36 @@ def test_decay_tree_lepton_counting():
     w = w_boson(("munu",))
     choose_channels(w, "W", 4, rng, choices)
     assert count_final_state(w, "W", choices, 4, (KIND_MUON, KIND_NEUTRINO)).tolist() == [2] * 4
+
+
+def test_count_final_state_by_hand():
+    # t -> b W, W -> tau nu, tau -> mu nu: choices set by hand (channel and kind indices)
+    top = top_quark()
+    choices = {"t": np.zeros(3, np.int8), "t/0.0": np.array([0, 1, 0], np.int8),
+               "t/0.1": np.array([1, 2, 3], np.int8), "t/0.1/2.0": np.array([1, 1, 2], np.int8)}
+    # W channels enu, munu, taunu, qq; tau channels e nu, mu nu, tau_h nu; b kinds b, b semileptonic
+    assert count_final_state(top, "t", choices, 3, (KIND_MUON,)).tolist() == [1, 1, 0]
+    assert count_final_state(top, "t", choices, 3, (KIND_NEUTRINO, KIND_B_SEMILEPTONIC)).tolist() == [1, 3, 0]
+
+
+def test_draw_decays_keeps_exactly_the_events_with_enough_leptons():
+    # W Z (all decays) drawn without and with the requirement of 3 charged leptons: the kept events are those
+    # (and only those) with >= 3, at the rate and with the W flavour mixture of the unbiased draw.
+    nodes = [("W", w_boson()), ("Z", z_boson())]
+    n = 200_000
+    full, rows, everything = draw_decays(nodes, n, np.random.default_rng(5))
+    assert rows == n and everything.size == n
+    n_lep = sum(count_final_state(p, path, full, n, (KIND_ELECTRON, KIND_MUON)) for path, p in nodes)
+    choices, rows, kept = draw_decays(nodes, n, np.random.default_rng(6), min_leptons=3)
+    n_kept = sum(count_final_state(p, path, choices, rows, (KIND_ELECTRON, KIND_MUON)) for path, p in nodes)
+    assert rows < n / 5  # the first choices (W -> l nu, Z -> ll) already decide for most events
+    assert np.all(n_kept[kept] >= 3) and np.sum(n_kept >= 3) == kept.size
+    expected = np.mean(n_lep >= 3)
+    assert 0.005 < expected < 0.05
+    assert abs(kept.size / n - expected) < 5 * np.sqrt(expected / n)
+    tau_w_full = np.mean(full["W"][n_lep >= 3] == 2)  # W -> tau nu among the selected events
+    tau_w_kept = np.mean(choices["W"][kept] == 2)
+    assert abs(tau_w_full - tau_w_kept) < 0.03
 
 
 # --- channels -------------------------------------------------------------------------------------------------

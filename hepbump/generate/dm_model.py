@@ -5,9 +5,10 @@ its :class:`DecayChannel` s, chosen per event with the channel weights (branchin
 daughters, isotropically in its rest frame (:func:`hepbump.kinematics.two_body_decay`). Decay trees are
 realised in two steps so that events which cannot pass a selection are dropped before any kinematics:
 
-1. :func:`choose_channels` draws the decay channel of every node of the tree (and the flavour of quarks that
-   may be b quarks) for every event (cheap integers); :func:`count_final_state` then counts, e.g., the
-   electrons and muons or the neutrinos each event will contain;
+1. :func:`draw_decays` draws the decay channel of every node of the trees (and the flavour of quarks that
+   may be b quarks) for every event (cheap integers), dropping events that cannot give enough charged leptons
+   as early as possible; :func:`count_final_state` then counts, e.g., the electrons and muons or the
+   neutrinos each event will contain;
 2. :func:`realize` builds the four-momenta of the final-state particles as :class:`Slot` arrays.
 
 Hadronic W/Z/top decays whose quarks all lie within the jet radius of the parent direction become one massive
@@ -18,6 +19,7 @@ tau -> pi nu; a simplification for the three-body leptonic decays).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +32,7 @@ from hepbump.kinematics import four_vectors, two_body_decay
 __all__ = [
     "KIND_LIGHT", "KIND_B", "KIND_ELECTRON", "KIND_MUON", "KIND_TAU", "KIND_NEUTRINO", "KIND_PHOTON",
     "KIND_TAU_JET", "KIND_B_SEMILEPTONIC", "Slot", "quark_kinds", "Particle", "DecayChannel", "n_slots",
-    "choose_channels", "count_final_state", "max_charged_leptons",
+    "choose_channels", "draw_decays", "count_final_state", "max_charged_leptons", "CHARGED_LEPTON_KINDS",
     "realize", "SAME", "NEG", "POS", "ZERO", "JET", "B_QUARK", "ELECTRON", "MUON", "NEUTRINO", "PHOTON", "TAU",
     "w_boson", "z_boson", "top_quark",
 ]  # fmt: skip
@@ -40,6 +42,8 @@ KIND_LIGHT, KIND_B, KIND_ELECTRON, KIND_MUON, KIND_TAU, KIND_NEUTRINO, KIND_PHOT
 #: A b quark that decays semileptonically (part of its momentum goes to a neutrino; a b jet otherwise).
 KIND_B_SEMILEPTONIC = 8
 _QUARK_LIKE = (KIND_LIGHT, KIND_B, KIND_B_SEMILEPTONIC)
+#: Kinds counted by the lepton requirements of the channels (tau leptons count through their decays).
+CHARGED_LEPTON_KINDS = (KIND_ELECTRON, KIND_MUON)
 #: Charge rules of daughters: inherit the parent's sign, negative, positive, neutral.
 SAME, NEG, POS, ZERO = "same", "neg", "pos", "zero"
 
@@ -139,47 +143,103 @@ def n_slots(node: Particle) -> int:
 
 
 def _weights(node: Particle) -> np.ndarray:
-    w = np.array([ch.weight for ch in node.channels], dtype=float)
+    """Probabilities of the choice drawn at ``node``: its decay channels, or its kinds if final state."""
+    w = np.array([q for q, _ in node.kind_choices] if node.stable else [ch.weight for ch in node.channels], float)
     return w / w.sum()
+
+
+def _drawn(node: Particle) -> bool:
+    """Is a choice (channel or kind) drawn at this node?"""
+    return not node.stable or bool(node.kind_choices)
 
 
 def choose_channels(node: Particle, path: str, n: int, rng: np.random.Generator, out: dict[str, np.ndarray]) -> None:
     """Draw the decay channel of ``node`` and of every node below it for ``n`` events into ``out[path...]``.
 
     For a final-state particle with ``kind_choices`` the choice is the index of its kind."""
-    if node.stable:
-        if node.kind_choices:
-            p = np.array([q for q, _ in node.kind_choices])
-            out[path] = _draw(p / p.sum(), n, rng)
-        return
-    out[path] = _draw(_weights(node), n, rng)
+    if _drawn(node):
+        out[path] = _draw(_weights(node), n, rng)
     for c, ch in enumerate(node.channels):
         for k, d in enumerate(ch.daughters):
             choose_channels(d, f"{path}/{c}.{k}", n, rng, out)
+
+
+def draw_decays(
+    nodes: list[tuple[str, Particle]], n: int, rng: np.random.Generator, min_leptons: int = 0
+) -> tuple[dict[str, np.ndarray], int, np.ndarray]:
+    """Draw the decays of the trees ``nodes`` ((path, particle) pairs) for ``n`` events and keep the events with
+    at least ``min_leptons`` electrons and muons: ``(choices, n_rows, events)``, where the choice arrays have
+    ``n_rows`` rows and ``events`` are the rows kept.
+
+    Exact, in two stages: the first choice of every tree is drawn for all ``n`` events; events whose first
+    choices cannot give ``min_leptons`` (the rest of each tree counted at its maximum) are dropped, and only
+    then are the deeper choices drawn, for the remaining events (so the choice arrays may be shorter than
+    ``n``: their rows are the events that survived, in order). Cheap when the first choices decide, as for W Z
+    -> 3 leptons.
+    """
+    choices: dict[str, np.ndarray] = {}
+    for path, node in nodes:  # the first choice of every tree
+        if _drawn(node):
+            choices[path] = _draw(_weights(node), n, rng)
+    if min_leptons > 0:
+        bound = sum((_choice_max(node, CHARGED_LEPTON_KINDS)[choices[path]] if _drawn(node)
+                     else _max_count(node, CHARGED_LEPTON_KINDS)) for path, node in nodes)
+        rows = np.flatnonzero(np.asarray(bound) >= min_leptons)
+        choices = {path: values[rows] for path, values in choices.items()}
+        n = rows.size
+    for path, node in nodes:
+        for c, ch in enumerate(node.channels):
+            for k, d in enumerate(ch.daughters):
+                choose_channels(d, f"{path}/{c}.{k}", n, rng, choices)
+    if min_leptons == 0:
+        return choices, n, np.arange(n)
+    n_leptons = sum(count_final_state(node, path, choices, n, CHARGED_LEPTON_KINDS) for path, node in nodes)
+    return choices, n, np.flatnonzero(np.asarray(n_leptons) >= min_leptons)
+
+
+@functools.lru_cache(maxsize=None)
+def _max_count(node: Particle, kinds: tuple[int, ...]) -> int:
+    """Largest number of final-state particles of ``kinds`` that ``node`` can produce."""
+    if node.stable:
+        return max(int(k in kinds) for k in (_kind_table(node).tolist() if node.kind_choices else (node.kind,)))
+    return max(sum(_max_count(d, kinds) for d in ch.daughters) for ch in node.channels)
+
+
+@functools.lru_cache(maxsize=None)
+def _choice_max(node: Particle, kinds: tuple[int, ...]) -> np.ndarray:
+    """Per choice at ``node`` (channel or kind): the largest number of final-state ``kinds`` below it."""
+    if node.stable:
+        return np.isin(_kind_table(node), kinds).astype(np.int16)
+    return np.array([sum(_max_count(d, kinds) for d in ch.daughters) for ch in node.channels], dtype=np.int16)
 
 
 def count_final_state(
     node: Particle, path: str, choices: dict[str, np.ndarray], n: int, kinds: tuple[int, ...]
 ) -> np.ndarray:
     """Number of final-state particles of the given ``kinds`` each event will contain below ``node``
-    (following the drawn ``choices``; tau leptons count through their decay products)."""
-    if node.stable:
-        if node.kind_choices:
-            return np.isin(_kind_table(node)[choices[path]], kinds).astype(np.int16)
+    (following the drawn ``choices``; tau leptons count through their decay products), int16."""
+    kinds = tuple(kinds)
+    if not _drawn(node):
         return np.full(n, int(node.kind in kinds), dtype=np.int16)
-    total = np.zeros(n, dtype=np.int16)
+    chosen = choices[path]
+    if node.stable:
+        return _choice_max(node, kinds)[chosen]
+    # Daughters that are final state without a choice count as constants per channel; the others are added
+    # where their channel was taken.
+    constant = np.array([sum(int(d.kind in kinds) for d in ch.daughters if not _drawn(d)) for ch in node.channels],
+                        dtype=np.int16)
+    total = constant[chosen]
     for c, ch in enumerate(node.channels):
-        taken = choices[path] == c
         for k, d in enumerate(ch.daughters):
-            total += taken * count_final_state(d, f"{path}/{c}.{k}", choices, n, kinds)
+            if _drawn(d) and _max_count(d, kinds) > 0:
+                total += np.where(chosen == c, count_final_state(d, f"{path}/{c}.{k}", choices, n, kinds),
+                                  np.int16(0))
     return total
 
 
 def max_charged_leptons(node: Particle) -> int:
     """Largest number of electrons and muons (including from tau decays) that ``node`` can produce."""
-    if node.stable:
-        return int(node.kind in (KIND_ELECTRON, KIND_MUON))
-    return max(sum(max_charged_leptons(d) for d in ch.daughters) for ch in node.channels)
+    return _max_count(node, CHARGED_LEPTON_KINDS)
 
 
 def _charge(rule: str, parent: np.ndarray) -> np.ndarray:

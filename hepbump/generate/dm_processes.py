@@ -32,16 +32,14 @@ from hepbump import constants as C
 from hepbump.generate.dm_model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
-    KIND_ELECTRON,
     KIND_LIGHT,
-    KIND_MUON,
     KIND_NEUTRINO,
     KIND_TAU_JET,
     PHOTON,
     Particle,
     Slot,
-    choose_channels,
     count_final_state,
+    draw_decays,
     quark_kinds,
     realize,
     top_quark,
@@ -304,7 +302,7 @@ def _leg_transverse(process: Process, plan: _Plan) -> list[tuple[np.ndarray, np.
 
 
 def _jet_pt_upper_bound(process: Process, plan: _Plan, nodes: list[tuple[str, Particle]],
-                        choices: dict[str, np.ndarray], n_raw: int) -> np.ndarray:
+                        choices: dict[str, np.ndarray], n_rows: int) -> np.ndarray:
     """Upper bound on the true pT (GeV) of any jet of each planned event (infinite with extra emissions).
 
     A leg's transverse momentum is at most ``pT_hat + (sum of ISR pT) / n_legs``; every decay product of a leg of
@@ -318,7 +316,7 @@ def _jet_pt_upper_bound(process: Process, plan: _Plan, nodes: list[tuple[str, Pa
     np.maximum.at(bound, plan.isr_event, plan.isr_pt)
     leg_pt = plan.pt_hat + np.bincount(plan.isr_event, plan.isr_pt, minlength=n) / len(process.legs)
     for (path, leg) in nodes:
-        jets = count_final_state(leg, path, choices, n_raw, _JET_KINDS)[plan.events] > 0
+        jets = count_final_state(leg, path, choices, n_rows, _JET_KINDS)[plan.events] > 0
         m_max = leg.mass + (BREIT_WIGNER_HALF_RANGE * leg.width if leg.width > 0 else 0.0)
         bound = np.maximum(bound, np.where(jets, np.sqrt(leg_pt**2 + m_max**2), 0.0))
     return bound
@@ -355,23 +353,19 @@ def generate_truth(
 ) -> TruthEvents:
     """Generate ``n_raw`` events of ``process`` and return those that survive the generation ``cuts``.
 
-    First the cheap latent variables of all ``n_raw`` events are drawn (decay channels, quark flavours,
-    ``pT_hat``, ISR multiplicity, flavours and momenta, rapidity quantiles, the mismeasured-jet loss); events
-    failing ``cuts`` are dropped; only then are four-momenta built for the rest.
+    First the cheap latent variables are drawn: decay channels and quark flavours (events that cannot give
+    ``cuts.min_leptons`` charged leptons dropped as early as possible, :func:`~hepbump.generate.dm_model.draw_decays`),
+    then for the rest ``pT_hat``, ISR multiplicity, flavours and momenta, rapidity quantiles and the
+    mismeasured-jet loss; events failing ``cuts`` are dropped; only then are four-momenta built for the rest.
     """
-    choices: dict[str, np.ndarray] = {}
     nodes = [(f"L{i}", leg) for i, leg in enumerate(process.legs)]
     nodes += [(f"X{i}", x.particle) for i, x in enumerate(process.extras)]
-    for path, node in nodes:
-        choose_channels(node, path, n_raw, rng, choices)
+    choices, n_rows, events = draw_decays(nodes, n_raw, rng, cuts.min_leptons)
 
     def count(kinds: tuple[int, ...]) -> np.ndarray:
-        return sum((count_final_state(node, path, choices, n_raw, kinds) for path, node in nodes),
-                   np.zeros(n_raw, np.int16))
+        return sum((count_final_state(node, path, choices, n_rows, kinds) for path, node in nodes),
+                   np.zeros(n_rows, np.int16))
 
-    events = np.arange(n_raw)
-    if cuts.min_leptons > 0:
-        events = np.flatnonzero(count((KIND_ELECTRON, KIND_MUON)) >= cuts.min_leptons)
     plan = _plan(process, events, cuts, rng)
     isr_edge = ndtr(-QUIET_ABS_Y_MAX / ISR_RAPIDITY_WIDTH)
     leg_edge = ndtr(-QUIET_ABS_Y_MAX / process.rapidity_width)
@@ -379,7 +373,7 @@ def generate_truth(
     forward = ((u_leg < leg_edge) | (u_leg > 1 - leg_edge)).any(axis=1)
     forward |= plan.isr_any((u_isr < isr_edge) | (u_isr > 1 - isr_edge))
     plan.quiet = (
-        (_tail_loss_bound(plan.tail, _jet_pt_upper_bound(process, plan, nodes, choices, n_raw))
+        (_tail_loss_bound(plan.tail, _jet_pt_upper_bound(process, plan, nodes, choices, n_rows))
          <= cuts.quiet_tail_loss_max)
         & ~forward
         & (count((KIND_NEUTRINO, KIND_B_SEMILEPTONIC))[plan.events] == 0)
