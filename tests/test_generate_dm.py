@@ -264,6 +264,34 @@ def test_leptoquark_b_muon_mass_peaks_at_600():
     assert ak.all(ak.sum(mu.charge[:, :2], axis=1) == 0)
 
 
+def test_merging_of_hadronic_decays_by_hand():
+    # four events, a W along x (pT 500 GeV) and two decay products at given (eta, phi) from the W direction:
+    # 0: two quarks close -> one massive jet; 1: one quark at Delta R = 0.5 -> kept apart; 2: a lepton close ->
+    # kept apart; 3: second product absent (padding), the first close -> merged.
+    from hepbump.generate.dm_model import KIND_B, KIND_LIGHT, Slot, _merge, w_boson
+    from hepbump.kinematics import four_vectors
+
+    r = C.DM_GEN_JET_RADIUS
+    parent = p4_from_pt_y_phi_m(np.full(4, 500.0), np.zeros(4), np.zeros(4), np.full(4, 80.4))
+
+    def slot(phi, kind, valid):
+        v = p4_from_pt_y_phi_m(np.full(4, 250.0), np.zeros(4), np.asarray(phi), np.zeros(4))
+        s = Slot.from_p4(v, np.asarray(kind, np.int8), np.zeros(4, np.int8))
+        s.valid = np.asarray(valid)
+        return s
+
+    q1 = slot([0.1 * r, 0.1 * r, 0.1 * r, 0.1 * r], [KIND_LIGHT] * 4, [True] * 4)
+    q2 = slot([-0.1 * r, 0.5 + r, -0.1 * r, 0.0], [KIND_B, KIND_LIGHT, KIND_ELECTRON, KIND_LIGHT],
+              [True, True, True, False])
+    _merge(w_boson(), parent, [q1, q2])
+    assert q1.merged_mass[[0, 3]] == pytest.approx([80.4, 80.4])
+    assert np.isnan(q1.merged_mass[[1, 2]]).all()
+    assert q2.valid.tolist() == [False, True, True, False]
+    merged_p4 = four_vectors(q1.px, q1.py, q1.pz, q1.energy)
+    assert np.asarray(merged_p4.mass)[[0, 3]] == pytest.approx([80.4, 80.4], rel=1e-6)
+    assert np.asarray(merged_p4.pt)[1] == pytest.approx(250.0)  # unmerged quark unchanged
+
+
 def test_boosted_jets_occur_at_a_small_rate():
     ev, _ = generate(DMGeneratorConfig(channel="3", n_events=300, seed=4))
     j = ak.flatten(_objects(ev, "j", "b"))

@@ -268,13 +268,19 @@ def _daughter_masses(ch: DecayChannel, parent_mass: np.ndarray, rng: np.random.G
 
 def _merge(node: Particle, parent: vector.MomentumNumpy4D, slots: list[Slot]) -> None:
     """Replace the slots of a hadronic decay whose quarks all lie within the jet radius by one massive jet."""
-    merged = np.ones(len(parent), dtype=bool)
+    merged = slots[0].valid.copy()
     for s in slots:
-        quark_like = np.isin(s.kind, _QUARK_LIKE)
-        close = s.p4.deltaR(parent) < C.DM_GEN_JET_RADIUS
-        merged &= ~s.valid | (quark_like & close)
-    merged &= slots[0].valid
-    if not merged.any():
+        merged &= ~s.valid | np.isin(s.kind, _QUARK_LIKE)
+    candidates = np.flatnonzero(merged)  # all decay products quark-like: now check the angles
+    for s in slots:
+        if candidates.size == 0:
+            return
+        close = four_vectors(s.px[candidates], s.py[candidates], s.pz[candidates], s.energy[candidates]).deltaR(
+            parent[candidates]) < C.DM_GEN_JET_RADIUS
+        ok = ~s.valid[candidates] | close
+        merged[candidates[~ok]] = False
+        candidates = candidates[ok]
+    if candidates.size == 0:
         return
     first = slots[0]
     first.px[merged], first.py[merged] = parent.px[merged], parent.py[merged]
