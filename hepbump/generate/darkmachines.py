@@ -27,8 +27,8 @@ multijet-like processes in channels 1 and 3, and the pT_hat cut on "quiet" event
 only). They remove 0.04 % (channel 3) and 0.15 % (channel 2b, low-pT Z + jets) of the selected events.
 
 Throughput (``benchmarks/bench_dm_generate.py``, one core, selected events written to CSV): channel ``none``
-7.0M/min, 2a 1.4M/min (three leptons: the first decay choices drop most events before the rest of the decay
-trees is drawn, :func:`hepbump.generate.dm_model.draw_decays`), 2b 0.30M/min, 3 0.054M/min, 1 about 500/min.
+7.0M/min, 2a 1.5M/min (three leptons: the first decay choices drop most events before the rest of the decay
+trees is drawn, :func:`hepbump.generate.dm_model.draw_decays`), 2b 0.33M/min, 3 0.054M/min, 1 about 500/min.
 The goal of 1M/min is met in channels ``none`` and 2a (whose MET comes mostly from the neutrinos of W Z);
 2b, 3 and 1 are limited by brute-force generation of the rare events with large fake MET.
 In channel 2b, Z(-> ll) + jets is 9.5 % of the selected events but needs 2.4e7 generated events per 1e5 selected
