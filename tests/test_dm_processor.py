@@ -30,7 +30,7 @@ def sample(tmp_path_factory):
     return tmp, reference
 
 
-def _same(a, b):
+def assert_same_histograms(a, b):
     assert a.hists.keys() == b.hists.keys()
     assert a.metadata == b.metadata
     assert a.summary == b.summary
@@ -49,14 +49,14 @@ def test_identical_across_executors_chunks_and_formats(sample, executor, workers
     tmp, reference = sample
     got = run_histograms({"events": [str(tmp / f"a.{fmt}")]}, CFG,
                          executor_name=executor, workers=workers, chunksize=chunksize, status=False)
-    _same(reference, got)
+    assert_same_histograms(reference, got)
 
 
 def test_identical_on_dask_local_cluster(sample):
     tmp, reference = sample
     got = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
                          executor_name="dask", workers=2, chunksize=500, status=False)
-    _same(reference, got)
+    assert_same_histograms(reference, got)
 
 
 def test_identical_on_a_dask_scheduler_address(sample):
@@ -66,7 +66,7 @@ def test_identical_on_a_dask_scheduler_address(sample):
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
         got = run_histograms({"events": [str(tmp / "a.root")]}, CFG, executor_name="dask",
                              scheduler=cluster.scheduler_address, chunksize=1000, status=False)
-    _same(reference, got)
+    assert_same_histograms(reference, got)
     with pytest.raises(ValueError, match="scheduler address needs --executor dask"):
         run_histograms({"events": [str(tmp / "a.root")]}, CFG, scheduler="tcp://x:1", status=False)
 

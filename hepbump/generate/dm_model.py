@@ -209,8 +209,11 @@ def _max_count(node: Particle, kinds: tuple[int, ...]) -> int:
 def _choice_max(node: Particle, kinds: tuple[int, ...]) -> np.ndarray:
     """Per choice at ``node`` (channel or kind): the largest number of final-state ``kinds`` below it."""
     if node.stable:
-        return np.isin(_kind_table(node), kinds).astype(np.int16)
-    return np.array([sum(_max_count(d, kinds) for d in ch.daughters) for ch in node.channels], dtype=np.int16)
+        table = np.isin(_kind_table(node), kinds).astype(np.int16)
+    else:
+        table = np.array([sum(_max_count(d, kinds) for d in ch.daughters) for ch in node.channels], dtype=np.int16)
+    table.setflags(write=False)  # cached: shared by every caller
+    return table
 
 
 def count_final_state(

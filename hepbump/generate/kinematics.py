@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import vector
 
+from hepbump import constants as C
 from hepbump.kinematics import four_vectors
 
 __all__ = [
@@ -95,7 +96,7 @@ class FallingSpectrum:
     c: float
     b: float
     d: float = 6.0
-    sqrt_s: float = 13000.0
+    sqrt_s: float = C.SQRT_S_13TEV_GEV
     floor: float = 0.1
 
     def density(self, pt: np.ndarray) -> np.ndarray:
