@@ -104,6 +104,22 @@ def test_count_final_state_by_hand():
     assert count_final_state(top, "t", choices, 3, (KIND_NEUTRINO, KIND_B_SEMILEPTONIC)).tolist() == [1, 3, 0]
 
 
+def test_count_table_agrees_with_the_tree_for_every_process():
+    # The lookup-table count and the count down the decay tree agree on every SM and signal tree, for all kinds.
+    from hepbump.generate.dm_model import _count_by_recursion
+    from hepbump.generate.dm_processes import SM_PROCESSES
+
+    trees = {leg for p in SM_PROCESSES for leg in p.legs + tuple(x.particle for x in p.extras)}
+    trees |= {leg for s in SIGNALS.values() for leg in s.process.legs}
+    rng = np.random.default_rng(2)
+    for kinds in ((KIND_ELECTRON, KIND_MUON), (KIND_NEUTRINO, KIND_B_SEMILEPTONIC), (0, 1, 7, 8)):
+        for tree in trees:
+            choices: dict = {}
+            choose_channels(tree, "X", 500, rng, choices)
+            expected = _count_by_recursion(tree, "X", choices, 500, kinds)
+            assert np.array_equal(count_final_state(tree, "X", choices, 500, kinds), expected), tree.name
+
+
 def test_draw_decays_keeps_exactly_the_events_with_enough_leptons():
     # W Z (all decays) drawn without and with the requirement of 3 charged leptons: the kept events are those
     # (and only those) with >= 3, at the rate and with the W flavour mixture of the unbiased draw.

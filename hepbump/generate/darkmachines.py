@@ -22,24 +22,26 @@ Weights and luminosity (the DM convention):
 
 Speed: events that cannot pass the channel selection are rejected from cheap latent variables before any
 kinematics (:class:`hepbump.generate.dm_processes.GenerationCuts`). Most of these cuts are exact; two are
-approximate and validated with ``benchmarks/bench_dm_generate.py --validate-cuts``: the pT_hat > 150 GeV cut of
-multijet-like processes in channels 1 and 3, and the pT_hat cut on "quiet" events (MET from Gaussian smearing
-only). They remove 0.04 % (channel 3) and 0.15 % (channel 2b, low-pT Z + jets) of the selected events.
+approximate and validated with ``benchmarks/bench_dm_generate.py --validate-cuts``: the pT_hat cut of
+multijet-like processes in channels 1 and 3 (200 GeV for multijets, 150 GeV for the others), and the pT_hat cut
+on "quiet" events (MET from Gaussian smearing only). Measured losses of selected events: channel 3
+0.28 +- 0.04 % (multijets with pT_hat 133-200 GeV and HT >= 600 GeV from ISR), channel 2b 0.15 % (low-pT
+Z + jets), channel 1 none in 600 events (< 0.17 %). The per-particle detector loop is compiled
+(:mod:`hepbump.generate.dm_detector_kernel`, numba).
 
 Throughput (``benchmarks/bench_dm_generate.py``, one core, selected events written to CSV): channel ``none``
-7.0M/min, 2a 1.5M/min (three leptons: the first decay choices drop most events before the rest of the decay
-trees is drawn, :func:`hepbump.generate.dm_model.draw_decays`), 2b 0.33M/min, 3 0.054M/min, 1 about 500/min.
+6.2M/min, 2a 1.5M/min (three leptons: the first decay choices drop most events before the rest of the decay
+trees is drawn, :func:`hepbump.generate.dm_model.draw_decays`), 2b 0.41M/min, 3 0.20M/min, 1 about 1,000/min.
 The goal of 1M/min is met in channels ``none`` and 2a (whose MET comes mostly from the neutrinos of W Z);
 2b, 3 and 1 are limited by brute-force generation of the rare events with large fake MET.
-In channel 2b, Z(-> ll) + jets is 9.5 % of the selected events but needs 2.4e7 generated events per 1e5 selected
-(3e6 of them pass the generation cuts and are simulated), 75 % of the CPU time; without it 2b would run at about
-1M/min. Its selected events come from the jet-response tail, tau decays, forward partons and Gaussian smearing
-alike, so no further generation cut removes most of the simulated events while losing < 1 % of the selected
-ones (measured: a cut on the tail loss plus forward pT below 0.4 MET_min removes 30 % of its simulated events
-and 0.8 % of its selected ones). In channels 1 and 3 multijets (pT_hat > 150 GeV) dominate; there Gaussian
-smearing alone gives 3.5 % of the channel-3 events, so the same holds. Reaching the goal in the MET channels
-needs 3x (2b) to 20x (channel 3) lower costs per simulated event, e.g. a compiled implementation of the truth
-and detector stages (not done yet).
+In channel 2b, Z(-> ll) + jets is 9.7 % of the selected events but needs 2.5e7 generated events per 1e5 selected
+(87 % of the CPU time, 0.54 us per generated event); without it 2b would run at about 3M/min. Its selected
+events come from tau decays (29 % of those with pT_hat < 50 GeV), the jet-response tail (39 %), forward partons
+(31 %) and Gaussian smearing alike, so no further generation cut removes most of the simulated events while
+losing < 1 % of the selected ones (measured: a cut on the tail loss plus forward pT below 0.4 MET_min removes
+30 % of its simulated events and 0.8 % of its selected ones). In channel 3, multijets need 220 generated
+events (110 simulated) per selected event, 340 us. Reaching the goal needs about 3x (2b) and 5x (channel 3)
+lower costs per generated event, i.e. the planning and truth stages compiled like the detector (not done yet).
 
 Events are shuffled within each batch and numbered 0, 1, 2, ... A batch holds ``batch_size`` generated events at
 first; later batches are sized from the measured selection efficiency to give about 50 000 selected events.
@@ -236,7 +238,7 @@ class DMGenerator:
         src.n_generated += n_raw
         if len(truth) == 0:
             return
-        reco = simulate_detector(truth.slots, truth.tail, self._rng)
+        reco = simulate_detector(truth.particles, truth.tail, self._rng)
         passed = self.channel.passes(reco.summary)
         if src.cuts != src.nominal_cuts:
             nominal = src.nominal_cuts

@@ -17,7 +17,8 @@ From the truth particles of :func:`hepbump.generate.dm_processes.generate_truth`
   of ``sqrt(a^2 + b^2 sum pT)`` per component. Events are balanced at truth level, so MET comes from neutrinos,
   particles beyond the calorimeter and mismeasurement.
 
-All numbers are in :mod:`hepbump.constants` (``DM_GEN_*``, ``DM_*`` thresholds).
+The loop over particles is compiled (:mod:`hepbump.generate.dm_detector_kernel`); the random numbers are drawn
+here from the caller's generator, so a sample is reproduced by its seed. All numbers are in :mod:`hepbump.constants` (``DM_GEN_*``, ``DM_*`` thresholds).
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import vector
 
 from hepbump import constants as C
 from hepbump.generate.dm_channels import EventSummary
+from hepbump.generate.dm_detector_kernel import (
+    CATEGORY_ELECTRON,
+    CATEGORY_JET,
+    CATEGORY_MUON,
+    CATEGORY_NONE,
+    CATEGORY_PHOTON,
+    detector_parameters,
+    directions,
+    respond,
+)
 from hepbump.generate.dm_model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
@@ -38,7 +48,7 @@ from hepbump.generate.dm_model import (
     KIND_NEUTRINO,
     KIND_PHOTON,
     KIND_TAU_JET,
-    Slot,
+    TruthParticles,
 )
 from hepbump.generate.kinematics import truncated_normal
 from hepbump.io.darkmachines import OBJECT_CODES
@@ -47,6 +57,18 @@ from hepbump.resolution import relative_resolution
 __all__ = ["RecoEvents", "simulate_detector"]
 
 _J, _B, _EM, _EP, _MM, _MP, _G = (OBJECT_CODES.index(c) for c in ("j", "b", "e-", "e+", "m-", "m+", "g"))
+assert (_EP, _MP) == (_EM + 1, _MM + 1), "positive lepton codes must follow the negative ones"
+#: Detector category of each truth kind (index: KIND_*), the object code of each category and the resolution
+#: model of each measured category.
+_CATEGORY_OF_KIND = np.full(max(KIND_B_SEMILEPTONIC, KIND_TAU_JET, KIND_NEUTRINO) + 1, CATEGORY_NONE, np.int8)
+_CATEGORY_OF_KIND[[KIND_LIGHT, KIND_B, KIND_TAU_JET]] = CATEGORY_JET
+_CATEGORY_OF_KIND[KIND_ELECTRON] = CATEGORY_ELECTRON
+_CATEGORY_OF_KIND[KIND_MUON] = CATEGORY_MUON
+_CATEGORY_OF_KIND[KIND_PHOTON] = CATEGORY_PHOTON
+_CODE_OF_CATEGORY = np.array([-1, _J, _EM, _MM, _G], dtype=np.int8)
+_RESOLUTION_OF_CATEGORY = (("jet", CATEGORY_JET), ("electron", CATEGORY_ELECTRON), ("muon", CATEGORY_MUON),
+                           ("photon", CATEGORY_PHOTON))
+_PARAMETERS = detector_parameters()
 _TAU_JET_MASS_RANGE_GEV = (0.14, C.M_TAU_GEV)
 
 
@@ -115,83 +137,41 @@ class RecoEvents:
         return out
 
 
-def simulate_detector(slots: list[Slot], tail: np.ndarray, rng: np.random.Generator) -> RecoEvents:
-    """Smear and identify the truth particles of a batch (``slots`` of equal length), compute MET and the
-    selection quantities. In events with ``tail > 0`` one jet, chosen at random, has the response ``1 - tail``."""
-    n = tail.size
-    # Flatten the visible particles (neutrinos and padding dropped).
-    picks = [np.flatnonzero(s.valid & (s.kind != KIND_NEUTRINO)) for s in slots]
-    event = np.concatenate(picks)
+def simulate_detector(truth: TruthParticles, tail: np.ndarray, rng: np.random.Generator) -> RecoEvents:
+    """Smear and identify the truth particles of a batch of ``tail.size`` events, compute MET and the selection
+    quantities. In events with ``tail > 0`` one jet, chosen at random, has the response ``1 - tail``.
 
-    def gather(name: str) -> np.ndarray:
-        return np.concatenate([getattr(s, name)[i] for s, i in zip(slots, picks)])
-
-    kind, charge, merged_mass = gather("kind"), gather("charge"), gather("merged_mass")
-    px, py, pz, energy = gather("px"), gather("py"), gather("pz"), gather("energy")
-
-    # Semileptonic b decays: the neutrino's share of the momentum is lost; the rest is an ordinary b jet.
+    The per-particle loop runs compiled (:func:`hepbump.generate.dm_detector_kernel.respond`); the random numbers
+    are drawn here, from ``rng``, and the resolutions come from :func:`hepbump.resolution.relative_resolution`."""
+    n, m = tail.size, truth.event.size
+    event, kind = truth.event, truth.kind.copy()
+    pt_true, eta, cos_phi, sin_phi = directions(truth.px, truth.py, truth.pz)
+    # Semileptonic b decays: the neutrino's share of the momentum is lost; the rest is an ordinary b jet (the
+    # direction, hence eta and phi, is unchanged).
     semi = np.flatnonzero(kind == KIND_B_SEMILEPTONIC)
-    keep = 1.0 - rng.uniform(0.0, C.DM_GEN_B_NEUTRINO_FRACTION_MAX, semi.size)
-    for arr in (px, py, pz, energy):
-        arr[semi] *= keep
+    pt_true[semi] *= 1.0 - C.DM_GEN_B_NEUTRINO_FRACTION_MAX * rng.random(semi.size)
     kind[semi] = KIND_B
-    v = vector.array({"px": px, "py": py, "pz": pz, "E": energy})
-    pt_true, eta, phi = np.asarray(v.pt), np.asarray(v.eta), np.asarray(v.phi)
     abs_eta = np.abs(eta)
-    measured = abs_eta < C.DM_GEN_CALORIMETER_ABS_ETA_MAX
-    is_jet = measured & np.isin(kind, (KIND_LIGHT, KIND_B, KIND_TAU_JET))
-    is_e, is_mu = measured & (kind == KIND_ELECTRON), measured & (kind == KIND_MUON)
-    is_gamma = measured & (kind == KIND_PHOTON)
-
-    response = np.ones(kind.size)
-    for name, mask in (("electron", is_e), ("muon", is_mu), ("photon", is_gamma), ("jet", is_jet)):
-        idx = np.flatnonzero(mask)
+    category = _CATEGORY_OF_KIND[kind]  # neutrinos: CATEGORY_NONE
+    measured_category = np.where(abs_eta < C.DM_GEN_CALORIMETER_ABS_ETA_MAX, category, CATEGORY_NONE)
+    sigma = np.zeros(m)
+    for name, cat in _RESOLUTION_OF_CATEGORY:
+        idx = np.flatnonzero(measured_category == cat)
         if idx.size:
-            sigma = relative_resolution(name, pt_true[idx], eta[idx])
-            response[idx] = 1.0 + sigma * truncated_normal(rng, idx.size, C.DM_GEN_RESPONSE_TRUNCATION_SIGMA)
-    # One randomly chosen jet of each event with a tail loses that fraction of its momentum: among the event's
-    # jets, the one with the largest uniform score.
-    jets = np.flatnonzero(is_jet & (tail[event] > 0))
-    if jets.size:
-        order = jets[np.lexsort((rng.uniform(size=jets.size), event[jets]))]
-        last = np.r_[event[order][1:] != event[order][:-1], True]
-        victim = order[last]
-        response[victim] = 1.0 - tail[event[victim]]
-    pt = pt_true * np.clip(response, 0.01, None)
-
-    # MET from all measured visible particles plus the soft term.
-    pt_meas = np.where(measured, pt, 0.0)
-    mx = -np.bincount(event, weights=pt_meas * np.cos(phi), minlength=n)
-    my = -np.bincount(event, weights=pt_meas * np.sin(phi), minlength=n)
-    sum_pt = np.bincount(event, weights=pt_meas, minlength=n)
-    soft = np.sqrt(C.DM_GEN_MET_SOFT_TERM_GEV**2 + C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV**2 * sum_pt)
-    mx, my = mx + soft * rng.standard_normal(n), my + soft * rng.standard_normal(n)
-
-    # Identification and thresholds.
-    u = rng.uniform(size=kind.size)
-    jet_ok = is_jet & (pt > C.DM_JET_PT_MIN_GEV) & (abs_eta < C.DM_JET_ABS_ETA_MAX)
-    e_ok = is_e & (pt > C.DM_ELECTRON_PT_MIN_GEV) & (abs_eta < C.DM_ELECTRON_ABS_ETA_MAX) & (
-        u < C.DM_GEN_ELECTRON_EFFICIENCY)
-    mu_ok = is_mu & (pt > C.DM_MUON_PT_MIN_GEV) & (abs_eta < C.DM_MUON_ABS_ETA_MAX) & (u < C.DM_GEN_MUON_EFFICIENCY)
-    g_ok = is_gamma & (pt > C.DM_PHOTON_PT_MIN_GEV) & (abs_eta < C.DM_PHOTON_ABS_ETA_MAX) & (
-        u < C.DM_GEN_PHOTON_EFFICIENCY)
-    if np.any((e_ok | mu_ok) & (charge == 0)):
-        raise RuntimeError("generator bug: a charged lepton without charge")
-    code = np.full(kind.size, -1, dtype=np.int8)
-    code[jet_ok] = _J
-    code[e_ok] = np.where(charge[e_ok] < 0, _EM, _EP)
-    code[mu_ok] = np.where(charge[mu_ok] < 0, _MM, _MP)
-    code[g_ok] = _G
-
-    jet_pt = np.where(jet_ok, pt, 0.0)
-    leading = np.zeros(n)
-    np.maximum.at(leading, event[jet_ok], pt[jet_ok])
-    summary = EventSummary(
-        ht=np.bincount(event, weights=jet_pt, minlength=n), met=np.hypot(mx, my),
-        n_leptons=np.bincount(event, weights=e_ok | mu_ok, minlength=n).astype(np.int64),
-        n_jets_ch1=np.bincount(event, weights=jet_pt > C.DM_CH1_JET_PT_MIN_GEV, minlength=n).astype(np.int64),
-        leading_jet_pt=leading,
-    )
+            sigma[idx] = relative_resolution(name, pt_true[idx], eta[idx])
+    z = truncated_normal(rng, m, C.DM_GEN_RESPONSE_TRUNCATION_SIGMA)
+    u_victim, u_id = rng.random(m), rng.random(m)
+    z_soft = rng.standard_normal((n, 2))
+    pt, code, mx, my, ht, n_leptons, n_jets_ch1, leading = respond(
+        event, category, pt_true, abs_eta, cos_phi, sin_phi, sigma, z, u_victim, u_id, tail, z_soft, _PARAMETERS,
+        _CODE_OF_CATEGORY)
     listed = np.flatnonzero(code >= 0)
-    return RecoEvents(event[listed], code[listed], pt[listed], eta[listed], phi[listed], kind[listed],
-                      merged_mass[listed], summary.met, np.arctan2(my, mx), summary)
+    code, charge = code[listed], truth.charge[listed]
+    lepton = (code == _EM) | (code == _MM)
+    if np.any(lepton & (charge == 0)):
+        raise RuntimeError("generator bug: a charged lepton without charge")
+    code += (lepton & (charge > 0)).astype(np.int8)  # e+ and mu+ follow e- and mu- in OBJECT_CODES
+    met = np.hypot(mx, my)
+    summary = EventSummary(ht=ht, met=met, n_leptons=n_leptons, n_jets_ch1=n_jets_ch1, leading_jet_pt=leading)
+    return RecoEvents(event[listed], code, pt[listed], eta[listed], np.arctan2(sin_phi[listed], cos_phi[listed]),
+                      kind[listed], truth.merged_mass[listed], met, np.arctan2(my, mx), summary)

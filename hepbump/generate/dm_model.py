@@ -20,6 +20,7 @@ tau -> pi nu; a simplification for the three-body leptonic decays).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from hepbump.kinematics import four_vectors, two_body_decay
 
 __all__ = [
     "KIND_LIGHT", "KIND_B", "KIND_ELECTRON", "KIND_MUON", "KIND_TAU", "KIND_NEUTRINO", "KIND_PHOTON",
-    "KIND_TAU_JET", "KIND_B_SEMILEPTONIC", "Slot", "quark_kinds", "Particle", "DecayChannel", "n_slots",
+    "KIND_TAU_JET", "KIND_B_SEMILEPTONIC", "Slot", "TruthParticles", "quark_kinds", "Particle", "DecayChannel", "n_slots",
     "choose_channels", "draw_decays", "count_final_state", "max_charged_leptons", "CHARGED_LEPTON_KINDS",
     "realize", "SAME", "NEG", "POS", "ZERO", "JET", "B_QUARK", "ELECTRON", "MUON", "NEUTRINO", "PHOTON", "TAU",
     "w_boson", "z_boson", "top_quark",
@@ -82,6 +83,43 @@ class Slot:
         """Copy ``other`` (of length ``len(where)``) into the entries ``where`` of this slot."""
         for name in ("px", "py", "pz", "energy", "kind", "charge", "valid", "merged_mass"):
             getattr(self, name)[where] = getattr(other, name)
+
+
+@dataclass
+class TruthParticles:
+    """The final-state particles of a batch as flat arrays (GeV), ``event`` giving each particle's event."""
+
+    event: np.ndarray
+    kind: np.ndarray
+    charge: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    pz: np.ndarray
+    energy: np.ndarray
+    merged_mass: np.ndarray
+
+    @classmethod
+    def from_slots(cls, slots: list[Slot]) -> TruthParticles:
+        """The valid entries of ``slots`` (of equal length; entry ``i`` belongs to event ``i``)."""
+        picks = [np.flatnonzero(s.valid) for s in slots]
+        fields = {name: np.concatenate([getattr(s, name)[i] for s, i in zip(slots, picks)] or [np.zeros(0)])
+                  for name in _PARTICLE_FIELDS}
+        return cls(event=np.concatenate(picks or [np.zeros(0, np.int64)]), **fields)
+
+    @classmethod
+    def concatenate(cls, parts: list[TruthParticles]) -> TruthParticles:
+        return cls(**{name: np.concatenate([getattr(p, name) for p in parts])
+                      for name in ("event",) + _PARTICLE_FIELDS})
+
+    @classmethod
+    def from_pt_y_phi(cls, event: np.ndarray, kind: np.ndarray, pt: np.ndarray, y: np.ndarray,
+                      phi: np.ndarray) -> TruthParticles:
+        """Massless neutral particles from transverse momentum, rapidity and azimuth."""
+        return cls(event, np.asarray(kind, np.int8), np.zeros(event.size, np.int8), pt * np.cos(phi),
+                   pt * np.sin(phi), pt * np.sinh(y), pt * np.cosh(y), np.full(event.size, np.nan))
+
+
+_PARTICLE_FIELDS = ("kind", "charge", "px", "py", "pz", "energy", "merged_mass")
 
 
 @dataclass(frozen=True)
@@ -216,12 +254,71 @@ def _choice_max(node: Particle, kinds: tuple[int, ...]) -> np.ndarray:
     return table
 
 
+#: Largest number of choice combinations of a decay tree tabulated by :func:`count_final_state`.
+_MAX_TABLE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=None)
+def _subtree_choices(node: Particle) -> tuple[tuple[str, int], ...]:
+    """Path (relative to ``node``) and number of possible choices of every node below and including ``node``
+    at which more than one choice is drawn."""
+    out = [("", _weights(node).size)] if _drawn(node) and _weights(node).size > 1 else []
+    for c, ch in enumerate(node.channels):
+        for k, d in enumerate(ch.daughters):
+            out += [(f"/{c}.{k}{rel}", size) for rel, size in _subtree_choices(d)]
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _count_table(node: Particle, kinds: tuple[int, ...]) -> np.ndarray | None:
+    """The count of final-state ``kinds`` below ``node`` for every combination of its choices (index: the
+    mixed-radix number of the choices of :func:`_subtree_choices`, first one most significant), or None if
+    there are more than ``_MAX_TABLE_SIZE`` combinations."""
+    sizes = [size for _, size in _subtree_choices(node)]
+    if math.prod(sizes) > _MAX_TABLE_SIZE:
+        return None
+    grid = np.indices(sizes).reshape(len(sizes), -1) if sizes else np.zeros((0, 1), np.int64)
+    combos = {rel: grid[j].astype(np.int8) for j, (rel, _) in enumerate(_subtree_choices(node))}
+    for rel, d in _all_drawn(node):  # nodes with a single choice
+        combos.setdefault(rel, np.zeros(grid.shape[1], np.int8))
+    table = _count_by_recursion(node, "", combos, grid.shape[1], kinds)
+    table.setflags(write=False)  # cached: shared by every caller
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def _all_drawn(node: Particle) -> tuple[tuple[str, Particle], ...]:
+    """(relative path, node) of every node below and including ``node`` at which a choice is drawn."""
+    out = [("", node)] if _drawn(node) else []
+    for c, ch in enumerate(node.channels):
+        for k, d in enumerate(ch.daughters):
+            out += [(f"/{c}.{k}{rel}", x) for rel, x in _all_drawn(d)]
+    return tuple(out)
+
+
 def count_final_state(
     node: Particle, path: str, choices: dict[str, np.ndarray], n: int, kinds: tuple[int, ...]
 ) -> np.ndarray:
     """Number of final-state particles of the given ``kinds`` each event will contain below ``node``
-    (following the drawn ``choices``; tau leptons count through their decay products), int16."""
+    (following the drawn ``choices``; tau leptons count through their decay products), int16.
+
+    By table lookup: the choices below ``node`` form one mixed-radix index into the counts of every
+    combination (:func:`_count_table`, built once per tree and ``kinds``)."""
     kinds = tuple(kinds)
+    table = _count_table(node, kinds)
+    if table is None:
+        return _count_by_recursion(node, path, choices, n, kinds)
+    index = np.zeros(n, dtype=np.int32)
+    for rel, size in _subtree_choices(node):
+        index *= size
+        index += choices[path + rel]
+    return table[index]
+
+
+def _count_by_recursion(
+    node: Particle, path: str, choices: dict[str, np.ndarray], n: int, kinds: tuple[int, ...]
+) -> np.ndarray:
+    """:func:`count_final_state`, computed down the tree."""
     if not _drawn(node):
         return np.full(n, int(node.kind in kinds), dtype=np.int16)
     chosen = choices[path]
@@ -235,7 +332,7 @@ def count_final_state(
     for c, ch in enumerate(node.channels):
         for k, d in enumerate(ch.daughters):
             if _drawn(d) and _max_count(d, kinds) > 0:
-                total += np.where(chosen == c, count_final_state(d, f"{path}/{c}.{k}", choices, n, kinds),
+                total += np.where(chosen == c, _count_by_recursion(d, f"{path}/{c}.{k}", choices, n, kinds),
                                   np.int16(0))
     return total
 
