@@ -207,5 +207,7 @@ DM_GEN_MET_SOFT_TERM_GEV = 5.0
 DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV = 0.5
 #: Gaussian momentum responses are truncated at this many standard deviations (makes bounds exact).
 DM_GEN_RESPONSE_TRUNCATION_SIGMA = 5.0
+#: Smallest momentum response of a measured particle (a badly measured jet may lose at most 99 %).
+DM_GEN_RESPONSE_MIN = 0.01
 #: |eta| coverage of the calorimeters: visible particles beyond it escape and count towards MET.
 DM_GEN_CALORIMETER_ABS_ETA_MAX = 4.9

@@ -18,7 +18,8 @@ From the truth particles of :func:`hepbump.generate.dm_processes.generate_truth`
   particles beyond the calorimeter and mismeasurement.
 
 The loop over particles is compiled (:mod:`hepbump.generate.dm_detector_kernel`); the random numbers are drawn
-here from the caller's generator, so a sample is reproduced by its seed. All numbers are in :mod:`hepbump.constants` (``DM_GEN_*``, ``DM_*`` thresholds).
+here from the caller's generator, so a sample is reproduced by its seed. All numbers are in
+:mod:`hepbump.constants` (``DM_GEN_*``, ``DM_*`` thresholds).
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ from hepbump.kinematics import four_vectors, two_body_decay
 
 __all__ = [
     "KIND_LIGHT", "KIND_B", "KIND_ELECTRON", "KIND_MUON", "KIND_TAU", "KIND_NEUTRINO", "KIND_PHOTON",
-    "KIND_TAU_JET", "KIND_B_SEMILEPTONIC", "Slot", "TruthParticles", "quark_kinds", "Particle", "DecayChannel", "n_slots",
+    "KIND_TAU_JET", "KIND_B_SEMILEPTONIC", "Slot", "TruthParticles", "quark_kinds", "Particle", "DecayChannel",
+    "n_slots",
     "choose_channels", "draw_decays", "count_final_state", "max_charged_leptons", "CHARGED_LEPTON_KINDS",
     "realize", "SAME", "NEG", "POS", "ZERO", "JET", "B_QUARK", "ELECTRON", "MUON", "NEUTRINO", "PHOTON", "TAU",
     "w_boson", "z_boson", "top_quark",
@@ -259,14 +260,19 @@ _MAX_TABLE_SIZE = 4096
 
 
 @functools.lru_cache(maxsize=None)
-def _subtree_choices(node: Particle) -> tuple[tuple[str, int], ...]:
-    """Path (relative to ``node``) and number of possible choices of every node below and including ``node``
-    at which more than one choice is drawn."""
-    out = [("", _weights(node).size)] if _drawn(node) and _weights(node).size > 1 else []
+def _all_drawn(node: Particle) -> tuple[tuple[str, Particle], ...]:
+    """(path relative to ``node``, node) of every node below and including ``node`` at which a choice is drawn."""
+    out = [("", node)] if _drawn(node) else []
     for c, ch in enumerate(node.channels):
         for k, d in enumerate(ch.daughters):
-            out += [(f"/{c}.{k}{rel}", size) for rel, size in _subtree_choices(d)]
+            out += [(f"/{c}.{k}{rel}", x) for rel, x in _all_drawn(d)]
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def _subtree_choices(node: Particle) -> tuple[tuple[str, int], ...]:
+    """Relative path and number of possible choices of the nodes of :func:`_all_drawn` with more than one."""
+    return tuple((rel, _weights(x).size) for rel, x in _all_drawn(node) if _weights(x).size > 1)
 
 
 @functools.lru_cache(maxsize=None)
@@ -278,22 +284,11 @@ def _count_table(node: Particle, kinds: tuple[int, ...]) -> np.ndarray | None:
     if math.prod(sizes) > _MAX_TABLE_SIZE:
         return None
     grid = np.indices(sizes).reshape(len(sizes), -1) if sizes else np.zeros((0, 1), np.int64)
-    combos = {rel: grid[j].astype(np.int8) for j, (rel, _) in enumerate(_subtree_choices(node))}
-    for rel, d in _all_drawn(node):  # nodes with a single choice
-        combos.setdefault(rel, np.zeros(grid.shape[1], np.int8))
+    combos = {rel: np.zeros(grid.shape[1], np.int8) for rel, _ in _all_drawn(node)}  # single choices: 0
+    combos.update({rel: grid[j].astype(np.int8) for j, (rel, _) in enumerate(_subtree_choices(node))})
     table = _count_by_recursion(node, "", combos, grid.shape[1], kinds)
     table.setflags(write=False)  # cached: shared by every caller
     return table
-
-
-@functools.lru_cache(maxsize=None)
-def _all_drawn(node: Particle) -> tuple[tuple[str, Particle], ...]:
-    """(relative path, node) of every node below and including ``node`` at which a choice is drawn."""
-    out = [("", node)] if _drawn(node) else []
-    for c, ch in enumerate(node.channels):
-        for k, d in enumerate(ch.daughters):
-            out += [(f"/{c}.{k}{rel}", x) for rel, x in _all_drawn(d)]
-    return tuple(out)
 
 
 def count_final_state(
