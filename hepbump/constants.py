@@ -166,12 +166,13 @@ M_TOP_GEV = 172.5
 GAMMA_TOP_GEV = 1.42
 M_B_QUARK_GEV = 4.78
 M_TAU_GEV = 1.77686
-#: Branching fractions (PDG): W -> l nu per lepton flavour; Z -> l+ l- per flavour, invisible, hadrons;
-#: tau -> e nu nu and tau -> mu nu nu (the rest is hadronic).
+#: Branching fractions (PDG): W -> l nu per lepton flavour; Z -> l+ l- per flavour, invisible, hadrons, b bbar
+#: (part of the hadrons); tau -> e nu nu and tau -> mu nu nu (the rest is hadronic).
 BR_W_TO_LNU_PER_FLAVOUR = 0.1086
 BR_Z_TO_LL_PER_FLAVOUR = 0.03366
 BR_Z_TO_INVISIBLE = 0.2000
 BR_Z_TO_HADRONS = 0.6991
+BR_Z_TO_BB = 0.1512
 BR_TAU_TO_E = 0.1782
 BR_TAU_TO_MU = 0.1739
 #: Detector model of the parametric DM-format generator (momentum smearing uses hepbump.resolution):

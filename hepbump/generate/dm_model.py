@@ -454,15 +454,13 @@ _W_CHANNELS = {
     "taunu": DecayChannel(C.BR_W_TO_LNU_PER_FLAVOUR, (TAU, NEUTRINO), (SAME, ZERO)),
     "qq": DecayChannel(_BR_W_HADRONS, (JET, JET)),
 }
-#: Z -> b bbar fraction of all Z decays (PDG), the rest of the hadronic width going to light quarks.
-_BR_Z_BB = 0.1512
 _Z_CHANNELS = {
     "ee": DecayChannel(C.BR_Z_TO_LL_PER_FLAVOUR, (ELECTRON, ELECTRON), (NEG, POS)),
     "mumu": DecayChannel(C.BR_Z_TO_LL_PER_FLAVOUR, (MUON, MUON), (NEG, POS)),
     "tautau": DecayChannel(C.BR_Z_TO_LL_PER_FLAVOUR, (TAU, TAU), (NEG, POS)),
     "nunu": DecayChannel(C.BR_Z_TO_INVISIBLE, (NEUTRINO, NEUTRINO)),
-    "qq": DecayChannel(C.BR_Z_TO_HADRONS - _BR_Z_BB, (JET, JET)),
-    "bb": DecayChannel(_BR_Z_BB, (B_QUARK, B_QUARK)),
+    "qq": DecayChannel(C.BR_Z_TO_HADRONS - C.BR_Z_TO_BB, (JET, JET)),
+    "bb": DecayChannel(C.BR_Z_TO_BB, (B_QUARK, B_QUARK)),
 }
 W_MODES_ALL = tuple(_W_CHANNELS)
 Z_MODES_ALL = tuple(_Z_CHANNELS)
