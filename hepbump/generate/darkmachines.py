@@ -40,13 +40,14 @@ events come from tau decays (29 % of those with pT_hat < 50 GeV), the jet-respon
 (31 %) and Gaussian smearing alike, so no further generation cut removes most of the simulated events while
 losing < 1 % of the selected ones (measured: a cut on the tail loss plus forward pT below 0.4 MET_min removes
 30 % of its simulated events and 0.8 % of its selected ones). In channel 3, multijets need 200 generated
-events (100 simulated) per selected event, about 340 us. No implementation of this model reaches 1M/min in 2b or
+events (100 simulated) per selected event, about 310 us. No implementation of this model reaches 1M/min in 2b or
 3 on the reference machine (two-core AMD EPYC): ``benchmarks/bench_dm_generate_floor.py`` takes these counts
-from the generator and the costs per event from a fused, compiled sketch doing a strict subset of the work
-(numba's random numbers alone cost 10 ns uniform, 39 ns Gaussian). It puts the floor at 0.4-0.5M/min in channel
-3 and 0.73M/min in 2b (from Z + jets alone), 2.5x and 1.4x below the generator's cost. A compiled truth stage
-(tried: one numba pass per event) ran at parity with this vectorised one. Meeting the goal there would take
-weighted events, which the DM convention rules out for backgrounds.
+from the generator and the costs per event from a fused, compiled sketch doing a strict subset of the work,
+plus the cost of the CSV text. Even with Gaussian random numbers as cheap as uniform ones it bounds channel 3
+at 0.67M/min and 2b at 0.89M/min (from Z + jets alone); with numba's random numbers, at 0.4-0.5M/min and
+0.7M/min, 2.2-2.5x and 1.5-1.8x below the generator's cost. A compiled truth stage (tried: one numba pass per
+event) ran only at parity with this vectorised one. Meeting the goal there would take weighted events, which the
+DM convention rules out for backgrounds.
 
 Events are shuffled within each batch and numbered 0, 1, 2, ... A batch holds ``batch_size`` generated events at
 first; later batches are sized from the measured selection efficiency to give about 50 000 selected events.
