@@ -14,9 +14,11 @@ selection rejects. So the floor is a count of rejected events times a cost per e
    per event with no arrays in between, a strict subset of the generator's work. That is: the random numbers
    and elementary functions of the latent variables, the kinematics and the detector response. They leave out
    the flavours and charges, jet masses, b-tags, merging and writing, and they use a pure power law for the
-   spectrum. So their costs per event are optimistic. They run twice: with numba's Gaussian random numbers
-   (39 ns each here, against 10 ns for a uniform one) and with every Gaussian replaced by a stand-in that costs
-   one uniform number, which bounds what the fastest random-number generator could save. The stages are
+   spectrum. Their numbers (widths, ISR, thresholds, resolutions tabulated from
+   :func:`hepbump.resolution.relative_resolution`) come from the generator's own process, cuts and channel
+   (:func:`sketch_model`). So their costs per event are optimistic. They run twice: with numba's Gaussian
+   random numbers (39 ns each here, against 10 ns for a uniform one) and with every Gaussian replaced by a
+   stand-in that costs one uniform number, which bounds what the fastest random-number generator could save. The stages are
    charged to the fewest events that need them: the first stage to every generated event, the latent variables
    of the quiet decision to the events passing the lepton cut (2b) or only to the simulated ones (3), and the
    kinematics and detector to the simulated ones.
@@ -34,6 +36,7 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -43,18 +46,20 @@ from hepbump.generate import DMGeneratorConfig
 from hepbump.generate.darkmachines import DMGenerator
 from hepbump.generate.dm_detector import simulate_detector
 from hepbump.generate.dm_model import draw_decays
-from hepbump.generate.dm_processes import MAX_ISR_JETS, generate_truth
+from hepbump.generate.dm_processes import (
+    ISR_PT_MIN_GEV,
+    ISR_RAPIDITY_WIDTH,
+    MAX_ISR_JETS,
+    QUIET_ABS_Y_MAX,
+    generate_truth,
+)
+from hepbump.generate.kinematics import BREIT_WIGNER_HALF_RANGE
 from hepbump.io.darkmachines_write import format_csv
+from hepbump.resolution import relative_resolution
 
 #: The process that dominates each channel's CPU time (see the module docstring of hepbump.generate.darkmachines).
 DOMINANT = {"3": "njets", "2b": "z_jets/ll"}
 GOAL_PER_MINUTE = 1.0e6
-
-
-@numba.njit(inline="always")
-def _jet_resolution(pt):
-    return math.sqrt((C.JET_NOISE_TERM_GEV / pt) ** 2 + C.JET_STOCHASTIC_TERM_SQRTGEV**2 / pt
-                     + C.JET_CONSTANT_TERM**2)
 
 
 @numba.njit
@@ -87,9 +92,58 @@ def _uniform_cost_gauss():
     """A stand-in at the cost of one uniform number (not Gaussian: bounds the cost of the fastest generator)."""
     return 3.4 * (np.random.random() - 0.5)
 
+class SketchModel(NamedTuple):
+    """The numbers the sketches use, taken from the generator's own process, cuts and channel (GeV)."""
+
+    pt_hat_min: float  # the spectrum is the power law pT^-(power + 1) above this
+    spectrum_power: float
+    rapidity_width: float
+    isr_strength: float
+    half_leg_mass: float
+    tau_to_lepton: float
+    quiet_loss_max: float
+    ht_min: float
+    met_min: float
+    n_leptons_min: int
+    bw_lo: float  # Z Breit-Wigner: arctan range of the inverse CDF
+    bw_hi: float
+    log_pt0: float  # resolution tables: relative resolution at exp(log_pt0 + k dlog_pt)
+    dlog_pt: float
+
+
+_RESOLUTION_GRID_GEV = np.geomspace(1.0, 5000.0, 400)
+
+
+def _bw_arctan(m: float) -> float:
+    return math.atan((m * m - C.M_Z_GEV**2) / (C.M_Z_GEV * C.GAMMA_Z_GEV))
+
+
+def sketch_model(src, channel) -> tuple[SketchModel, np.ndarray, np.ndarray]:
+    """The sketch's numbers for the generator source ``src`` in ``channel``, and the relative jet and muon
+    resolutions of :func:`hepbump.resolution.relative_resolution` tabulated on a logarithmic pT grid."""
+    process, spectrum = src.process, src.process.spectrum
+    grid = np.log(_RESOLUTION_GRID_GEV)
+    model = SketchModel(
+        pt_hat_min=max(src.cuts.pt_hat_min, process.pt_hat_min, spectrum.c),
+        spectrum_power=-(spectrum.a - 2.0 * spectrum.b + 1.0),
+        rapidity_width=process.rapidity_width, isr_strength=process.isr_strength,
+        half_leg_mass=0.5 * sum(leg.mass for leg in process.legs),
+        tau_to_lepton=C.BR_TAU_TO_E + C.BR_TAU_TO_MU, quiet_loss_max=src.cuts.quiet_tail_loss_max,
+        ht_min=channel.ht_min, met_min=channel.met_min, n_leptons_min=channel.n_leptons_min,
+        bw_lo=_bw_arctan(C.M_Z_GEV - BREIT_WIGNER_HALF_RANGE * C.GAMMA_Z_GEV),
+        bw_hi=_bw_arctan(C.M_Z_GEV + BREIT_WIGNER_HALF_RANGE * C.GAMMA_Z_GEV),
+        log_pt0=grid[0], dlog_pt=grid[1] - grid[0],
+    )
+    return (model, relative_resolution("jet", _RESOLUTION_GRID_GEV),
+            relative_resolution("muon", _RESOLUTION_GRID_GEV))
+
+
 def build_sketches(gauss):
     """The two sketches, compiled with ``gauss()`` as their Gaussian random number (numba's
-    ``np.random.normal`` or :func:`_uniform_cost_gauss`): ``(multijet_sketch, z_jets_sketch)``."""
+    ``np.random.normal`` or :func:`_uniform_cost_gauss`): ``(multijet_sketch, z_jets_sketch)``. Both take
+    ``(n, seed, stage, model, jet_sigma, muon_sigma)`` and return the number of events passing the channel
+    selection and a checksum (keeps the compiler from dropping unused work)."""
+
     @numba.njit(inline="always")
     def _truncated_normal(limit):
         while True:
@@ -98,26 +152,27 @@ def build_sketches(gauss):
                 return z
 
     @numba.njit
-    def _multijet_sketch(n, seed, full):
-        """Multijets in channel 3: stage 0 (pT_hat, ISR, loose HT bound) for every event; with ``full`` also the
-        tail, rapidities, azimuths, leg momenta and the detector response. Returns the number of events passing
-        the channel selection and a checksum (keeps the compiler from dropping unused work)."""
+    def _multijet_sketch(n, seed, stage, model, jet_sigma, muon_sigma):
+        """Multijets in channel 3: stage 0 (pT_hat, ISR, loose HT sum) for every event; ``stage`` >= 1 also the
+        tail, rapidities, azimuths, leg momenta and the detector response."""
         np.random.seed(seed)
         pt = np.zeros(2 + MAX_ISR_JETS)
         y = np.zeros(pt.size)
         phi = np.zeros(pt.size)
-        lo = 15.0**-2
+        lo = ISR_PT_MIN_GEV**-2
+        n_sigma = jet_sigma.size
         n_pass, checksum = 0, 0.0
         for _ in range(n):
-            pt_hat = 200.0 * np.random.random() ** (-1.0 / 4.5)
-            n_isr = min(np.random.poisson(0.8 * math.log1p(pt_hat / 20.0)), MAX_ISR_JETS)
-            hi = 1.0 / (pt_hat * pt_hat)
-            loose = 0.0
+            pt_hat = model.pt_hat_min * np.random.random() ** (-1.0 / model.spectrum_power)
+            hard = pt_hat + model.half_leg_mass
+            n_isr = min(np.random.poisson(model.isr_strength * math.log1p(hard / 20.0)), MAX_ISR_JETS)
+            hi = 1.0 / (hard * hard)
+            loose = 2.0 * pt_hat
             for k in range(n_isr):
                 pt[2 + k] = 1.0 / math.sqrt(lo + np.random.random() * (hi - lo))
-                loose += 1.25 * pt[2 + k]
+                loose += pt[2 + k]
             checksum += loose
-            if not full:
+            if stage == 0:
                 continue
             tail = 0.0
             if np.random.random() < C.DM_GEN_MISMEASURED_EVENT_PROBABILITY:
@@ -125,7 +180,7 @@ def build_sketches(gauss):
             m = 2 + n_isr
             qx, qy = 0.0, 0.0
             for k in range(m):
-                y[k] = (1.4 if k < 2 else 1.8) * gauss()
+                y[k] = (model.rapidity_width if k < 2 else ISR_RAPIDITY_WIDTH) * gauss()
                 if k >= 2:
                     np.random.random()  # the ISR flavour
                     phi[k] = np.random.uniform(-math.pi, math.pi)
@@ -147,7 +202,9 @@ def build_sketches(gauss):
             for i in range(m):
                 if abs(y[i]) >= C.DM_GEN_CALORIMETER_ABS_ETA_MAX:
                     continue
-                r = 1.0 - tail if i == victim else 1.0 + _jet_resolution(pt[i]) * _truncated_normal(5.0)
+                g = min(max(int((math.log(pt[i]) - model.log_pt0) / model.dlog_pt), 0), n_sigma - 1)
+                r = 1.0 - tail if i == victim else 1.0 + jet_sigma[g] * _truncated_normal(
+                    C.DM_GEN_RESPONSE_TRUNCATION_SIGMA)
                 p = pt[i] * max(r, C.DM_GEN_RESPONSE_MIN)
                 mx -= p * math.cos(phi[i])
                 my -= p * math.sin(phi[i])
@@ -156,33 +213,34 @@ def build_sketches(gauss):
                     ht += p
             soft = math.sqrt(C.DM_GEN_MET_SOFT_TERM_GEV**2 + C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV**2 * sum_pt)
             met = math.hypot(mx + soft * gauss(), my + soft * gauss())
-            n_pass += ht >= 600.0 and met >= 100.0
+            n_pass += ht >= model.ht_min and met >= model.met_min
         return n_pass, checksum
 
     @numba.njit
-    def _z_jets_sketch(n, seed, stop):
-        """Z(-> ee, mumu, tautau) + jet in channel 2b: stage 0 (decay choices) for every event; ``stop`` >= 1 also
-        pT_hat, ISR, tail, rapidities and the quiet decision; ``stop`` = 2 also the kinematics (Breit-Wigner Z,
-        Z -> l l, tau -> l nu) and the detector response (counts the events passing)."""
+    def _z_jets_sketch(n, seed, stage, model, jet_sigma, muon_sigma):
+        """Z(-> ee, mumu, tautau) + jet in channel 2b: stage 0 (decay choices) for every event; ``stage`` >= 1
+        also pT_hat, ISR, tail, rapidities and the quiet decision; ``stage`` = 2 also the kinematics
+        (Breit-Wigner Z, Z -> l l, tau -> l nu) and the detector response."""
         np.random.seed(seed)
         p4 = np.zeros((16, 4))
         kind = np.zeros(16, np.int64)  # 0 jet, 1 lepton, 2 neutrino
         isr_pt = np.zeros(MAX_ISR_JETS)
         isr_y = np.zeros(isr_pt.size)
-        lo = 15.0**-2
+        lo = ISR_PT_MIN_GEV**-2
+        n_sigma = jet_sigma.size
         n_pass, checksum = 0, 0.0
         for _ in range(n):
-            taus = np.random.random() < 1.0 / 3.0
+            taus = np.random.random() < 1.0 / 3.0  # Z -> tau tau: one of the three lepton flavours
             n_lep = 2
             if taus:
-                n_lep = (np.random.random() < 0.35) + (np.random.random() < 0.35)
+                n_lep = (np.random.random() < model.tau_to_lepton) + (np.random.random() < model.tau_to_lepton)
             np.random.random()  # the jet flavour
             checksum += n_lep
-            if stop == 0:
+            if stage == 0:
                 continue
-            pt_hat = 10.0 * np.random.random() ** (-1.0 / 2.7)
-            hard = pt_hat + 0.5 * C.M_Z_GEV
-            n_isr = min(np.random.poisson(0.6 * math.log1p(hard / 20.0)), isr_pt.size)
+            pt_hat = model.pt_hat_min * np.random.random() ** (-1.0 / model.spectrum_power)
+            hard = pt_hat + model.half_leg_mass
+            n_isr = min(np.random.poisson(model.isr_strength * math.log1p(hard / 20.0)), isr_pt.size)
             hi = 1.0 / (hard * hard)
             isr_sum = 0.0
             for k in range(n_isr):
@@ -191,18 +249,19 @@ def build_sketches(gauss):
             tail = 0.0
             if np.random.random() < C.DM_GEN_MISMEASURED_EVENT_PROBABILITY:
                 tail = abs(gauss()) * C.DM_GEN_JET_TAIL_WIDTH
-            y_z, y_jet = 1.2 * gauss(), 1.2 * gauss()
-            forward = abs(y_z) > 4.0 or abs(y_jet) > 4.0
+            y_z, y_jet = model.rapidity_width * gauss(), model.rapidity_width * gauss()
+            forward = abs(y_z) > QUIET_ABS_Y_MAX or abs(y_jet) > QUIET_ABS_Y_MAX
             for k in range(n_isr):
-                isr_y[k] = 1.8 * gauss()
+                isr_y[k] = ISR_RAPIDITY_WIDTH * gauss()
                 np.random.random()  # the ISR flavour
-                forward |= abs(isr_y[k]) > 4.0
-            quiet = tail * (pt_hat + isr_sum) <= 10.0 and not forward and not taus
+                forward |= abs(isr_y[k]) > QUIET_ABS_Y_MAX
+            quiet = tail * (pt_hat + isr_sum) <= model.quiet_loss_max and not forward and not taus
             checksum += quiet
-            if stop == 1:
+            if stage == 1:
                 continue
             phi0 = np.random.uniform(-math.pi, math.pi)
-            m_z = math.sqrt(max(C.M_Z_GEV**2 + C.M_Z_GEV * C.GAMMA_Z_GEV * math.tan(np.random.uniform(-1.5, 1.5)), 0.0))
+            a = np.random.uniform(model.bw_lo, model.bw_hi)
+            m_z = math.sqrt(max(C.M_Z_GEV**2 + C.M_Z_GEV * C.GAMMA_Z_GEV * math.tan(a), 0.0))
             for i, (y, m) in enumerate(((y_z, m_z), (y_jet, 0.0))):
                 px, py = pt_hat * math.cos(phi0 + i * math.pi), pt_hat * math.sin(phi0 + i * math.pi)
                 mt = math.sqrt(px * px + py * py + m * m)
@@ -237,8 +296,9 @@ def build_sketches(gauss):
                 abs_eta = abs(math.asinh(p4[i, 3] / pt))
                 if abs_eta >= C.DM_GEN_CALORIMETER_ABS_ETA_MAX:
                     continue
-                sigma = _jet_resolution(pt) if kind[i] == 0 else math.sqrt(0.01**2 + (1e-4 * pt) ** 2)
-                r = 1.0 - tail if i == victim else 1.0 + sigma * _truncated_normal(5.0)
+                g = min(max(int((math.log(pt) - model.log_pt0) / model.dlog_pt), 0), n_sigma - 1)
+                sigma = jet_sigma[g] if kind[i] == 0 else muon_sigma[g]
+                r = 1.0 - tail if i == victim else 1.0 + sigma * _truncated_normal(C.DM_GEN_RESPONSE_TRUNCATION_SIGMA)
                 p = pt * max(r, C.DM_GEN_RESPONSE_MIN)
                 mx -= p * p4[i, 1] / pt
                 my -= p * p4[i, 2] / pt
@@ -249,7 +309,7 @@ def build_sketches(gauss):
                     n_leptons += np.random.random() < C.DM_GEN_MUON_EFFICIENCY
             soft = math.sqrt(C.DM_GEN_MET_SOFT_TERM_GEV**2 + C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV**2 * sum_pt)
             met = math.hypot(mx + soft * gauss(), my + soft * gauss())
-            n_pass += n_leptons >= 2 and ht >= 50.0 and met >= 50.0
+            n_pass += n_leptons >= model.n_leptons_min and ht >= model.ht_min and met >= model.met_min
         return n_pass, checksum
 
     return _multijet_sketch, _z_jets_sketch
@@ -267,9 +327,9 @@ class Counts:
     write_us: float
 
 
-def generator_counts(channel: str, key: str, n_raw: int, calls: int, seed: int) -> Counts:
-    """Run the generator's own stages for the process ``key`` of ``channel`` (generation, detector, selection)."""
-    gen = DMGenerator(DMGeneratorConfig(channel=channel, n_events=20_000, seed=seed))
+def generator_counts(gen: DMGenerator, key: str, n_raw: int, calls: int, seed: int) -> Counts:
+    """Run the generator's own stages for its process ``key`` (generation, detector, selection), then the whole
+    channel (for the share of ``key`` and the cost of the CSV text)."""
     src = next(s for s in gen.background if s.label == key)
     rng = np.random.default_rng(seed)
     truth = generate_truth(src.process, 10_000, rng, src.cuts)  # compile and warm up
@@ -305,15 +365,16 @@ def _seconds(fn, *args) -> float:
     return time.process_time() - t0
 
 
-def sketch_costs(channel: str, gauss, n: int, seed: int) -> tuple[float, float, float]:
-    """Optimistic cost (s) per event of the sketch's stages: generated, passing the lepton cut, simulated."""
+def sketch_costs(channel: str, gauss, tables: tuple, n: int, seed: int) -> tuple[float, float, float]:
+    """Optimistic cost (s) per event of the sketch's stages: generated, passing the lepton cut, simulated
+    (``tables``: :func:`sketch_model`)."""
     multijet, z_jets = build_sketches(gauss)
     if channel == "3":
-        multijet(100, seed, True)
-        t0, t2 = _seconds(multijet, n, seed, False), _seconds(multijet, n, seed, True)
-        return t0 / n, 0.0, (t2 - t0) / n
-    z_jets(100, seed, 2)
-    t0, t1, t2 = (_seconds(z_jets, n, seed, stop) for stop in range(3))
+        multijet(100, seed, 1, *tables)
+        t0, t1 = (_seconds(multijet, n, seed, stage, *tables) for stage in range(2))
+        return t0 / n, 0.0, (t1 - t0) / n
+    z_jets(100, seed, 2, *tables)
+    t0, t1, t2 = (_seconds(z_jets, n, seed, stage, *tables) for stage in range(3))
     return t0 / n, (t1 - t0) / n, (t2 - t1) / n
 
 
@@ -328,13 +389,15 @@ def main() -> None:
     for channel in args.channels.split(","):
         channel = channel.strip()
         key = DOMINANT[channel]
-        c = generator_counts(channel, key, args.raw, args.calls, args.seed)
+        gen = DMGenerator(DMGeneratorConfig(channel=channel, n_events=20_000, seed=args.seed))
+        tables = sketch_model(next(s for s in gen.background if s.label == key), gen.channel)
+        c = generator_counts(gen, key, args.raw, args.calls, args.seed)
         print(f"channel {channel}: {key} is {100 * c.share:.1f}% of the selected events; per selected {key} event "
               f"the generator makes {c.raw:,.0f} events ({c.lep:,.0f} with enough leptons, {c.sim:,.0f} "
               f"simulated) and takes {c.generator_us:,.0f} us of CPU")
         for label, gauss in (("numba's Gaussians", _numba_gauss), ("Gaussians at the cost of a uniform",
                                                                    _uniform_cost_gauss)):
-            raw_s, lep_s, sim_s = sketch_costs(channel, gauss, args.sketch_events, args.seed)
+            raw_s, lep_s, sim_s = sketch_costs(channel, gauss, tables, args.sketch_events, args.seed)
             floor_us = 1e6 * (c.raw * raw_s + c.lep * lep_s + c.sim * sim_s)
             per_event_us = floor_us * c.share + c.write_us
             print(f"    sketch with {label}: {1e9 * raw_s:.0f} ns per generated event, {1e9 * lep_s:.0f} ns per "
