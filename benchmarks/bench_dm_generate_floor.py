@@ -18,10 +18,10 @@ selection rejects. So the floor is a count of rejected events times a cost per e
    :func:`hepbump.resolution.relative_resolution`) come from the generator's own process, cuts and channel
    (:func:`sketch_model`). So their costs per event are optimistic. They run twice: with numba's Gaussian
    random numbers (39 ns each here, against 10 ns for a uniform one) and with every Gaussian replaced by a
-   stand-in that costs one uniform number, which bounds what the fastest random-number generator could save. The stages are
-   charged to the fewest events that need them: the first stage to every generated event, the latent variables
-   of the quiet decision to the events passing the lepton cut (2b) or only to the simulated ones (3), and the
-   kinematics and detector to the simulated ones.
+   stand-in that costs one uniform number, which bounds what the fastest random-number generator could save. The
+   stages are charged to the fewest events that need them: the first stage to every generated event, the latent
+   variables of the quiet decision to the events passing the lepton cut (2b) or only to the simulated ones (3), and
+   the kinematics and detector to the simulated ones.
 3. **Floor** = (raw x cost_raw + lep x cost_lep + sim x cost_sim) per selected event, times the share, plus the
    cost of formatting an event as DM CSV text (measured on the channel's own events). This is the time per
    channel event that the dominant process and the output alone would cost in any implementation at least as
