@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hepbump.alp.detector import PhotonPair, diphoton_mass, event_rng, features, smear
+from hepbump.alp.detector import PhotonPair, smear, smearing_rng
+from hepbump.alp.features import diphoton_mass, features
 
 
 def _best_of(repeat: int, func) -> float:
@@ -51,8 +52,8 @@ def main() -> None:
     truth = _synthetic_pairs(n)
 
     t_ref = _best_of(args.repeat, lambda: np.random.default_rng(0).standard_normal((n, 10)))
-    t_smear = _best_of(args.repeat, lambda: smear(truth, "poor", event_rng(1, 0, 0)))
-    measured = smear(truth, "poor", event_rng(1, 0, 0))
+    t_smear = _best_of(args.repeat, lambda: smear(truth, "poor", smearing_rng(1, 0, 0)))
+    measured = smear(truth, "poor", smearing_rng(1, 0, 0))
     t_feat = _best_of(args.repeat, lambda: features(measured))
     t_mass = _best_of(args.repeat, lambda: diphoton_mass(measured))
     total = t_smear + t_feat + t_mass
@@ -71,19 +72,20 @@ def _bench_processor(n: int) -> None:
     from hepbump.alp.io import read_events, write_events
     from hepbump.alp.simulate import simulate_signal
     from processors.alp import run_features
+    from processors.runner import RunOptions
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sig.root"
         write_events(path, simulate_signal(1.0, 1.0, n, seed=1))
         t0 = time.perf_counter()
-        measured = smear(truth_photons(read_events(path)), "poor", event_rng(1, 0, 0))
+        measured = smear(truth_photons(read_events(path)), "poor", smearing_rng(1, 0, 0))
         features(measured), diphoton_mass(measured)
         t_ref = time.perf_counter() - t0
         print(f"coffea processor on {n} simulated events (one ROOT file, chunks of 50000)")
         print(f"  reference: read_events + library in memory  {t_ref:7.3f} s  {n / t_ref / 1e6:6.2f} M events/s")
         for executor in ("iterative", "futures"):
             t0 = time.perf_counter()
-            run_features([path], "poor", 1, executor=executor, workers=2, chunksize=50_000)
+            run_features([path], "poor", 1, options=RunOptions(executor=executor, workers=2, chunksize=50_000))
             t = time.perf_counter() - t0
             print(f"  run_features, {executor:9s} executor           {t:7.3f} s  {n / t / 1e6:6.2f} M events/s  "
                   f"({t / t_ref:4.1f} x reference)")

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from hepbump.generate import DMGeneratorConfig, write_sample
-from hepbump.generate.darkmachines import DMGenerator
+from hepbump.darkmachines.generate import DMGeneratorConfig, write_sample
+from hepbump.darkmachines.generate.generator import DMGenerator
 
 DM_YIELD_PER_10_FB = {"2b": 340_000, "3": 8_500_000}
 

@@ -15,7 +15,7 @@ selection rejects. So the floor is a count of rejected events times a cost per e
    and elementary functions of the latent variables, the kinematics and the detector response. They leave out
    the flavours and charges, jet masses, b-tags, merging and writing, and they use a pure power law for the
    spectrum. Their numbers (widths, ISR, thresholds, resolutions tabulated from
-   :func:`hepbump.resolution.relative_resolution`) come from the generator's own process, cuts and channel
+   :func:`hepbump.darkmachines.resolution.relative_resolution`) come from the generator's own process, cuts and channel
    (:func:`sketch_model`). So their costs per event are optimistic. They run twice: with numba's Gaussian
    random numbers (39 ns each here, against 10 ns for a uniform one) and with every Gaussian replaced by a
    stand-in that costs one uniform number, which bounds what the fastest random-number generator could save. The
@@ -42,22 +42,22 @@ import numba
 import numpy as np
 
 from hepbump import constants as C
-from hepbump.generate import DMGeneratorConfig
-from hepbump.generate.darkmachines import DMGenerator
-from hepbump.generate.dm_detector import simulate_detector
-from hepbump.generate.dm_model import draw_decays
-from hepbump.generate.dm_processes import (
+from hepbump.darkmachines.generate import DMGeneratorConfig
+from hepbump.darkmachines.generate.generator import DMGenerator
+from hepbump.darkmachines.generate.detector import simulate_detector
+from hepbump.darkmachines.generate.model import draw_decays
+from hepbump.darkmachines.generate.processes import (
     ISR_PT_MIN_GEV,
     ISR_RAPIDITY_WIDTH,
     MAX_ISR_JETS,
     QUIET_ABS_Y_MAX,
     generate_truth,
 )
-from hepbump.generate.kinematics import BREIT_WIGNER_HALF_RANGE
-from hepbump.io.darkmachines_write import format_csv
-from hepbump.resolution import relative_resolution
+from hepbump.darkmachines.generate.kinematics import BREIT_WIGNER_HALF_RANGE
+from hepbump.darkmachines.write import format_csv
+from hepbump.darkmachines.resolution import relative_resolution
 
-#: The process that dominates each channel's CPU time (see the module docstring of hepbump.generate.darkmachines).
+#: The process that dominates each channel's CPU time (see the module docstring of hepbump.darkmachines.generate.generator).
 DOMINANT = {"3": "njets", "2b": "z_jets/ll"}
 GOAL_PER_MINUTE = 1.0e6
 
@@ -120,7 +120,7 @@ def _bw_arctan(m: float) -> float:
 
 def sketch_model(src, channel) -> tuple[SketchModel, np.ndarray, np.ndarray]:
     """The sketch's numbers for the generator source ``src`` in ``channel``, and the relative jet and muon
-    resolutions of :func:`hepbump.resolution.relative_resolution` tabulated on a logarithmic pT grid."""
+    resolutions of :func:`hepbump.darkmachines.resolution.relative_resolution` tabulated on a logarithmic pT grid."""
     process, spectrum = src.process, src.process.spectrum
     grid = np.log(_RESOLUTION_GRID_GEV)
     model = SketchModel(

@@ -1,7 +1,7 @@
 """Benchmark: Dark Machines CSV parsing and conversion speed (goal: >= 300k events/s on one core).
 
 A sample is made with the DM-format generator (channel 2b and 3 events, realistic object multiplicities), tiled to
-``--events`` lines and written in the real format. Then it is parsed with :func:`hepbump.io.darkmachines.read_csv`
+``--events`` lines and written in the real format. Then it is parsed with :func:`hepbump.darkmachines.format.read_csv`
 (Arrow restricted to one thread), and, as the reference measured in the same run, with a plain per-line Python
 parser (``str.split`` + ``float``) on the first ``--reference-events`` lines. Conversion to ROOT and Parquet is
 timed too. Prints events/s and the ratio to the reference.
@@ -20,9 +20,9 @@ import awkward as ak
 import numpy as np
 import pyarrow as pa
 
-from hepbump.generate import DMGeneratorConfig, generate
-from hepbump.io.darkmachines import build_events, categorical_parts, object_codes, read_csv
-from hepbump.io.darkmachines_write import convert, format_csv
+from hepbump.darkmachines.generate import DMGeneratorConfig, generate
+from hepbump.darkmachines.format import build_events, categorical_parts, object_codes, read_csv
+from hepbump.darkmachines.write import convert, format_csv
 
 
 def make_sample(path: Path, n_events: int, seed: int) -> None:

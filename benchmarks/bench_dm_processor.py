@@ -1,6 +1,6 @@
 """Throughput of the Dark Machines histogramming: the full coffea processor on generated channel-2b and -3 samples.
 
-For each channel, generates a sample with the DM-format generator (:mod:`hepbump.generate.darkmachines`), writes
+For each channel, generates a sample with the DM-format generator (:mod:`hepbump.darkmachines.generate.generator`), writes
 it as a ROOT ``Events`` tree, and measures
 
 * the reference: coffea's Runner with a processor that only reads the needed branches (I/O and unpacking);
@@ -25,14 +25,15 @@ import awkward as ak
 from coffea import processor
 from coffea.nanoevents import BaseSchema
 
-from hepbump.categories import classify_events
-from hepbump.dmhistograms import HistogramConfig, assemble
-from hepbump.generate.darkmachines import DMGeneratorConfig, generate
-from hepbump.io.darkmachines import PROCESS_NAMES
-from hepbump.io.darkmachines_write import write_events
-from hepbump.massfill import fill_chunk
-from hepbump.objects import build_objects, required_branches
+from hepbump.darkmachines.categories import classify_events
+from hepbump.darkmachines.histograms import HistogramConfig, assemble
+from hepbump.darkmachines.generate.generator import DMGeneratorConfig, generate
+from hepbump.darkmachines.format import PROCESS_NAMES
+from hepbump.darkmachines.write import write_events
+from hepbump.darkmachines.fill import fill_chunk
+from hepbump.darkmachines.objects import build_objects, required_branches
 from processors.darkmachines import run_histograms
+from processors.runner import RunOptions
 
 CHANNEL_3_EVENTS = 8_500_000
 
@@ -93,10 +94,9 @@ def bench_channel(channel: str, n_events: int, chunksize: int, directory: Path) 
           f"assembly {t_asm:.2f} s")
 
     config = HistogramConfig(channel=channel)
-    _, t_it = _timed(lambda: run_histograms(fileset, config, executor_name="iterative", chunksize=chunksize,
-                                            status=False))
-    res2, t_fu = _timed(lambda: run_histograms(fileset, config, executor_name="futures", workers=2,
-                                               chunksize=max(1, min(chunksize, n // 4)), status=False))
+    _, t_it = _timed(lambda: run_histograms(fileset, config, RunOptions(chunksize=chunksize, progress=False)))
+    futures = RunOptions(executor="futures", workers=2, chunksize=max(1, min(chunksize, n // 4)), progress=False)
+    res2, t_fu = _timed(lambda: run_histograms(fileset, config, futures))
     print(f"full processor, iterative: {t_it:.2f} s = {n / t_it:,.0f} events/s "
           f"({t_it / t_ref:.1f} x the read-only reference)")
     print(f"full processor, futures on 2 workers: {t_fu:.2f} s = {n / t_fu:,.0f} events/s")

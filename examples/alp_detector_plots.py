@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hepbump.alp.detector import diphoton_mass, event_rng, smear, truth_photons
+from hepbump.alp.detector import smear, smearing_rng, truth_photons
+from hepbump.alp.features import diphoton_mass
 from hepbump.alp.plots import plot_mgg, plot_photon_kinematics
 from hepbump.alp.simulate import simulate_signal
 
@@ -32,7 +33,7 @@ def main() -> None:
     for i, mass in enumerate(BENCHMARKS_GEV):
         truth[mass] = truth_photons(simulate_signal(mass, 1.0, args.events, seed=args.seed + i).columns)
         for j, res in enumerate(args.resolutions):
-            measured = smear(truth[mass], res, event_rng(args.seed, i, 0))
+            measured = smear(truth[mass], res, smearing_rng(args.seed, i, 0))
             label = f"$m_a$ = {mass:g} GeV, {res}"
             mgg[label] = diphoton_mass(measured)
             styles[label] = {"color": f"C{i}", "ls": LINESTYLES[j % len(LINESTYLES)]}

@@ -20,7 +20,7 @@ SQRT_S_13TEV_GEV = 13000.0
 #: Dark Machines files store energies and momenta in MeV.
 MEV_TO_GEV = 1.0e-3
 
-# --- Dark Machines objects, categories and resolution binning (hepbump.resolution / objects / categories) ---
+# --- Dark Machines objects, categories and resolution binning (hepbump.darkmachines.resolution / objects / categories) ---
 # Detector resolution model used for the resolution-based variable binning (BumpNet paper section 2.2.2) and
 # by the DM-format event generator for smearing. Relative resolutions sigma/p are dimensionless; stochastic
 # terms in sqrt(GeV), noise terms in GeV. Delphes "ATLAS" card (delphes/cards/delphes_card_ATLAS.tcl):
@@ -56,7 +56,7 @@ CATEGORY_MIN_BJETS = (0, 1, 2)
 CATEGORY_MIN_MET_GEV = (0, 150, 300, 500)
 CATEGORY_MIN_LEAD_PT_GEV = (0, 100, 250, 500)
 #: Standard-jet multiplicities are filled exactly up to this number (higher ones merged into it); the cap of
-#: each category's exclusive jet subcategories is decided on the whole dataset (see hepbump.categories).
+#: each category's exclusive jet subcategories is decided on the whole dataset (see hepbump.darkmachines.categories).
 CATEGORY_NJETS_FILL_MAX = 10
 #: Minimum (effective) number of events of a jet subcategory, of a kept histogram, and minimum number of bins
 #: of a kept histogram ("at least 100 events and more than 30 bins", BumpNet section 2.2.2).
@@ -129,7 +129,7 @@ ALP_SIM_MAX_CANDIDATES_PER_EVENT = 2_000_000
 ALP_SIM_MAX_CANDIDATES = 500_000_000
 
 # --- Dark Machines event format, object definitions, channels and the DM-format generator ------------------
-# --- (hepbump.io.darkmachines, hepbump.generate) ------------------------------------------------------------
+# --- (hepbump.darkmachines.format, hepbump.darkmachines.generate) ------------------------------------------------------------
 #: Most objects stored per event in a Dark Machines file (arXiv:2105.14027).
 DM_MAX_OBJECTS = 20
 #: Dark Machines object thresholds (arXiv:2105.14027): transverse momentum in GeV, upper limit on |eta|.
@@ -175,7 +175,7 @@ BR_Z_TO_HADRONS = 0.6991
 BR_Z_TO_BB = 0.1512
 BR_TAU_TO_E = 0.1782
 BR_TAU_TO_MU = 0.1739
-#: Detector model of the parametric DM-format generator (momentum smearing uses hepbump.resolution):
+#: Detector model of the parametric DM-format generator (momentum smearing uses hepbump.darkmachines.resolution):
 #: identification efficiencies (flat), b-tagging efficiency of b jets and mistag rate of light jets.
 DM_GEN_ELECTRON_EFFICIENCY = 0.95
 DM_GEN_MUON_EFFICIENCY = 0.95

@@ -16,9 +16,9 @@ from hepbump.histogram import make_hist
 from hepbump.io.atomic import atomic_path
 from hepbump.io.rootio import write_histograms
 from hepbump.spectra import DijetShape, expected_counts
-from hepbump.stats import gaussian_template, lr_scan, lr_significance_known, pyhf_discovery
+from hepbump.stats import gaussian_template, lr_scan, lr_significance_known, pyhf_discovery, window_around
 
-__all__ = ["DemoConfig", "DemoResult", "run_demo", "window_around"]
+__all__ = ["DemoConfig", "DemoResult", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,6 @@ class DemoResult:
     root_file: str
     png_file: str
     summary_file: str
-
-
-def window_around(edges: np.ndarray, mass: float, sigma: float, n_sigma: float) -> slice:
-    """Slice of the bins whose centres lie within ``mass +- n_sigma * sigma`` (at least the bin of ``mass``).
-
-    >>> window_around(np.arange(11.0), 5.5, 1.0, 2.0)
-    slice(3, 8, None)
-    """
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    inside = np.flatnonzero(np.abs(centres - mass) <= n_sigma * sigma)
-    if inside.size == 0:
-        inside = np.array([np.clip(np.searchsorted(edges, mass) - 1, 0, len(centres) - 1)])
-    return slice(int(inside[0]), int(inside[-1]) + 1)
 
 
 def run_demo(config: DemoConfig, out_dir: str | Path) -> DemoResult:

@@ -4,14 +4,14 @@
 :func:`hepbump.alp.detector.smear` using a counter-based random stream per file (so the output does not depend
 on the chunking or the executor) and returns
 
-* ``columns``: ``column_accumulator`` arrays, one per feature (:data:`~hepbump.alp.detector.FEATURE_NAMES`)
+* ``columns``: ``column_accumulator`` arrays, one per feature (:data:`~hepbump.alp.features.FEATURE_NAMES`)
   plus ``m_gg`` and the bookkeeping columns ``m_a``, ``ctau_over_m``, ``group``, ``pair_label`` (-1 where the
   input has none), ``file_index`` and ``entry``; sorted by (file_index, entry) in ``postprocess``;
 * ``mgg``: a ``hist.Hist`` (file x group x m_gg; file = the sample label of the file): per parameter group
   for ``signal`` files, one inclusive histogram (group -1) for files whose groups hold single events or pairs
   (``background``, ``prior``, ``pairs``) or that have no run record.
 
-:func:`run_features` builds the fileset and runs it with ``processor.Runner`` (iterative, futures or dask executor).
+:func:`run_features` checks the files, builds the fileset and runs it with :func:`processors.runner.run`.
 """
 
 from __future__ import annotations
@@ -28,25 +28,15 @@ from typing import Any
 import hist
 import numpy as np
 from coffea import processor
-from coffea.nanoevents import BaseSchema
 
-from hepbump.alp.detector import (
-    FEATURE_NAMES,
-    TRUTH_FIELDS,
-    Resolution,
-    diphoton_mass,
-    event_rng,
-    features,
-    get_resolution,
-    mgg_axis,
-    smear,
-    stream_key,
-    truth_photons,
-)
+from hepbump.alp.detector import TRUTH_FIELDS, Resolution, get_resolution, smear, smearing_rng, truth_photons
+from hepbump.alp.features import FEATURE_NAMES, diphoton_mass, features, mgg_axis
 from hepbump.alp.geometry import Geometry, get_geometry
-from hepbump.alp.io import TREE_NAME, event_file_format, read_run_info
-from processors.executors import executor as make_executor
-from processors.executors import unwrap_coffea_error
+from hepbump.alp.io import TREE_NAME, read_run_info
+from hepbump.errors import InputError, MissingEntryError
+from hepbump.io.events import EventFileInfo
+from hepbump.rng import stream_key
+from processors.runner import RunOptions, check_files, run
 
 __all__ = ["ALPFeatureProcessor", "FeatureRun", "run_features", "COLUMNS", "INCLUSIVE_GROUP"]
 
@@ -76,7 +66,7 @@ class ALPFeatureProcessor(processor.ProcessorABC):
         meta = events.metadata
         start, stop = int(meta["entrystart"]), int(meta["entrystop"])
         truth = truth_photons(events, source=meta["filename"])
-        rng = event_rng(self.seed, int(meta["stream"]), start)
+        rng = smearing_rng(self.seed, int(meta["stream"]), start)
         measured = smear(truth, self.resolution, rng, self.geometry)
         n = len(truth)
         cols: dict[str, np.ndarray] = dict(zip(FEATURE_NAMES, features(measured).T))
@@ -127,53 +117,25 @@ class FeatureRun:
         return np.column_stack([self.columns[k] for k in FEATURE_NAMES])
 
 
-def _file_format(files: Sequence[Path]) -> str:
-    formats = {event_file_format(p) for p in files}
-    if len(formats) > 1:
-        raise ValueError("input files must be all ROOT or all Parquet, not a mixture")
-    return formats.pop()
-
-
-def _check_file(path: Path, fmt: str) -> tuple[int, dict[str, Any]]:
-    """Number of entries and run record of one input file; clear errors for missing files, trees or fields."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no such input file: {path}")
-    if fmt == "root":
-        import uproot
-
-        try:
-            f = uproot.open(path)
-        except Exception as exc:  # uproot raises several types for non-ROOT input
-            raise ValueError(f"{path}: not a readable ROOT file ({exc})") from exc
-        with f:
-            if TREE_NAME not in f:
-                raise KeyError(f"{path}: no TTree named {TREE_NAME!r} (is it an ALP simulation file?)")
-            tree = f[TREE_NAME]
-            names, entries = set(tree.keys()), int(tree.num_entries)
-    else:
-        import pyarrow.parquet as pq
-
-        try:
-            meta = pq.read_metadata(path)
-        except Exception as exc:  # pyarrow raises its own types for corrupt files
-            raise ValueError(f"{path}: not a readable Parquet file ({exc})") from exc
-        names, entries = set(meta.schema.names), int(meta.num_rows)
-    missing = [f for f in (*_PARAMETER_FIELDS, *TRUTH_FIELDS) if f not in names]
+def _validate(info: EventFileInfo) -> None:
+    missing = [f for f in (*_PARAMETER_FIELDS, *TRUTH_FIELDS) if f not in info.columns]
     if missing:
-        raise KeyError(f"{path}: missing field(s) {', '.join(missing)}")
+        raise MissingEntryError(f"{info.path}: missing field(s) {', '.join(missing)}")
+
+
+def _run_info(path: Path) -> dict[str, Any]:
     try:
-        info = read_run_info(path)
-    except KeyError:
+        return read_run_info(path)
+    except MissingEntryError:
         log.warning("%s has no run record: treated as mode 'unknown' (one inclusive m_gg histogram)", path)
-        info = {}
-    return entries, info
+        return {}
 
 
 def _geometry_of(files: Sequence[Path], infos: Sequence[Mapping[str, Any]]) -> Geometry:
     """The geometry recorded in the files' run records; they must agree."""
     recorded = {json.dumps(info.get("geometry"), sort_keys=True) for info in infos}
     if len(recorded) != 1 or "null" in recorded:
-        raise ValueError(
+        raise InputError(
             f"the input files ({files[0]}, ...) record {len(recorded)} different or missing geometries; choose the "
             "calorimeter geometry explicitly (--geometry)"
         )
@@ -203,10 +165,7 @@ def run_features(
     seed: int,
     *,
     geometry: str | Geometry | None = None,
-    executor: str = "iterative",
-    workers: int = 2,
-    chunksize: int = 100_000,
-    show_progress: bool = False,
+    options: RunOptions | None = None,
 ) -> FeatureRun:
     """Smear the simulated events of ``files`` (ROOT or Parquet) and collect features and m_gg histograms.
 
@@ -215,14 +174,12 @@ def run_features(
     calorimeter size comes from ``geometry``, by default from the geometry recorded in the files.
     """
     if not files:
-        raise ValueError("no input files given")
-    if chunksize < 1:
-        raise ValueError(f"chunksize must be >= 1, got {chunksize}")
-    paths = [Path(f) for f in files]
-    fmt = _file_format(paths)
+        raise InputError("no input files given")
+    options = options or RunOptions()
     res = get_resolution(resolution)
-    checked = [_check_file(p, fmt) for p in paths]
-    infos = [info for _, info in checked]
+    paths = [Path(f) for f in files]
+    checked, fmt = check_files([str(p) for p in paths], TREE_NAME, validate=_validate)
+    infos = [_run_info(p) for p in paths]
     geo = _geometry_of(paths, infos) if geometry is None else get_geometry(geometry)
     samples, streams = _sample_names(paths), _stream_keys(paths)
     fileset = {
@@ -234,19 +191,11 @@ def run_features(
             },
         }
         for i, p in enumerate(paths)
-        if checked[i][0] > 0
+        if checked[str(p)].n_entries > 0
     }
     proc = ALPFeatureProcessor(res, seed, geo)
     if fileset:
-        try:
-            with make_executor(executor, workers, status=show_progress) as exe:
-                runner = processor.Runner(executor=exe, schema=BaseSchema, chunksize=chunksize, format=fmt)
-                output = runner(fileset, processor_instance=proc, treename=TREE_NAME)
-        except Exception as exc:
-            cause = unwrap_coffea_error(exc)
-            if isinstance(cause, (ValueError, KeyError, FileNotFoundError, RuntimeError)) and cause is not exc:
-                raise cause from exc
-            raise
+        output = run(proc, fileset, tree=TREE_NAME, fmt=fmt, options=options)
         columns = {k: output["columns"][k].value for k in COLUMNS}
         mgg = output["mgg"]
     else:
@@ -254,7 +203,7 @@ def run_features(
         mgg = None
     hists, hist_meta = _split_histograms(mgg, columns, samples, paths, res, seed)
     metadata = {
-        "resolution": res.to_dict(), "seed": int(seed), "geometry": geo.to_dict(), "executor": executor,
+        "resolution": res.to_dict(), "seed": int(seed), "geometry": geo.to_dict(), "executor": options.executor,
         "files": [str(p) for p in paths], "modes": [info.get("mode") for info in infos],
         "feature_names": list(FEATURE_NAMES),
         "random_streams": streams,

@@ -1,11 +1,11 @@
-"""coffea processor of the Dark Machines mass histograms (glue over hepbump.objects / categories / massfill).
+"""coffea processor of the Dark Machines mass histograms (glue over hepbump.darkmachines.objects / categories / fill).
 
-:class:`DarkMachinesProcessor` reads the NanoAOD-style flat branches of :mod:`hepbump.io.darkmachines` with
-``BaseSchema`` (ROOT ``Events`` trees or Parquet), builds the objects (:func:`hepbump.objects.build_objects`),
-classifies the events (:func:`hepbump.categories.classify_events`) and fills the resolution-binned mass
-histograms (:func:`hepbump.massfill.fill_chunk`). ``postprocess`` decides the jet-multiplicity caps on the whole
-dataset, trims and selects (:func:`hepbump.dmhistograms.assemble`) and returns a
-:class:`hepbump.dmhistograms.HistogramSet`.
+:class:`DarkMachinesProcessor` reads the NanoAOD-style flat branches of :mod:`hepbump.darkmachines.format` with
+``BaseSchema`` (ROOT ``Events`` trees or Parquet), builds the objects (:func:`hepbump.darkmachines.objects.build_objects`),
+classifies the events (:func:`hepbump.darkmachines.categories.classify_events`) and fills the resolution-binned mass
+histograms (:func:`hepbump.darkmachines.fill.fill_chunk`). ``postprocess`` decides the jet-multiplicity caps on the whole
+dataset, trims and selects (:func:`hepbump.darkmachines.histograms.assemble`) and returns a
+:class:`hepbump.darkmachines.histograms.HistogramSet`.
 
 :func:`run_histograms` runs it with coffea's ``processor.Runner`` over a fileset with the iterative, futures or
 dask executor (a ``distributed`` LocalCluster by default, or an existing scheduler).
@@ -17,31 +17,28 @@ import functools
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from coffea import processor
-from coffea.nanoevents import BaseSchema
 
-from hepbump.categories import classify_events
-from hepbump.dmhistograms import HistogramConfig, HistogramSet, assemble
-from hepbump.io.darkmachines import TREE_NAME
-from hepbump.io.darkmachines_files import event_file_columns, read_process_names, read_provenance
-from hepbump.massfill import fill_chunk
-from hepbump.objects import build_objects, check_branches
-from processors.executors import EXECUTORS, executor
+from hepbump.darkmachines.categories import classify_events
+from hepbump.darkmachines.fill import fill_chunk
+from hepbump.darkmachines.format import TREE_NAME
+from hepbump.darkmachines.histograms import HistogramConfig, HistogramSet, assemble
+from hepbump.darkmachines.objects import build_objects, check_branches
+from hepbump.darkmachines.read import read_process_names, read_provenance
+from hepbump.errors import HepbumpError, InputError, InputNotFoundError
+from hepbump.io.events import EventFileInfo
+from processors.runner import RunOptions, check_files, run
 
-__all__ = [
-    "DarkMachinesProcessor", "EXECUTORS", "executor", "load_fileset", "check_event_file", "recorded_channel",
-    "run_histograms",
-]
+__all__ = ["DarkMachinesProcessor", "load_fileset", "check_event_file", "recorded_channel", "run_histograms"]
 
 log = logging.getLogger(__name__)
 
-#: Executors accepted by :func:`run_histograms`.
+
 @functools.lru_cache(maxsize=256)
 def _process_names(filename: str) -> tuple[str, ...]:
     return read_process_names(filename)
@@ -65,8 +62,8 @@ class DarkMachinesProcessor(processor.ProcessorABC):
                 out = fill_chunk(objects, classes, process, names, self.config.grid)
             else:
                 out = fill_chunk(objects, classes, None, (), self.config.grid)
-        except (KeyError, ValueError) as exc:
-            raise type(exc)(f"{source}: {exc.args[0] if exc.args else exc}") from exc
+        except HepbumpError as exc:
+            raise type(exc)(f"{source}: {exc}") from exc
         out["datasets"] = {str(meta.get("dataset", ""))}
         return out
 
@@ -79,39 +76,42 @@ def load_fileset(paths: Sequence[str | os.PathLike[str]], dataset: str = "events
     ``{dataset: {"files": [files]}}`` (relative paths are relative to the JSON file)."""
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ValueError("no input files given")
+        raise InputError("no input files given")
     if len(paths) == 1 and paths[0].suffix.lower() == ".json":
         spec = paths[0]
         if not spec.exists():
-            raise FileNotFoundError(f"no such fileset: {spec}")
+            raise InputNotFoundError(f"no such fileset: {spec}")
         try:
             raw = json.loads(spec.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{spec}: not valid JSON ({exc})") from exc
+            raise InputError(f"{spec}: not valid JSON ({exc})") from exc
         if not isinstance(raw, Mapping) or not raw:
-            raise ValueError(f"{spec}: a fileset is a JSON object {{dataset: [files]}}")
+            raise InputError(f"{spec}: a fileset is a JSON object {{dataset: [files]}}")
         out: dict[str, list[str]] = {}
         for name, entry in raw.items():
             files = entry.get("files") if isinstance(entry, Mapping) else entry
             if isinstance(files, Mapping):
                 files = list(files)
             if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-                raise ValueError(f"{spec}: dataset {name!r} needs a non-empty list of file names")
+                raise InputError(f"{spec}: dataset {name!r} needs a non-empty list of file names")
             out[str(name)] = [str((spec.parent / f) if not Path(f).is_absolute() else Path(f)) for f in files]
         return out
     if any(p.suffix.lower() == ".json" for p in paths):
-        raise ValueError("give either one JSON fileset or event files, not both")
+        raise InputError("give either one JSON fileset or event files, not both")
     return {dataset: [str(p) for p in paths]}
+
+
+def _validate(info: EventFileInfo) -> None:
+    check_branches(info.columns, str(info.path))
 
 
 def check_event_file(path: str | os.PathLike[str], tree: str = TREE_NAME) -> str:
     """Check that ``path`` exists and holds the needed branches; returns ``"root"`` or ``"parquet"``.
 
-    Errors name the file: ``FileNotFoundError``, ``ValueError`` (unreadable, wrong type), ``KeyError`` (no tree
+    Errors name the file: InputNotFoundError, InputError (unreadable, wrong type), MissingEntryError (no tree
     ``tree``, missing branches).
     """
-    path, fmt, branches = event_file_columns(path, tree=tree)
-    check_branches(branches, str(path))
+    _, fmt = check_files([str(path)], tree, validate=_validate)
     return fmt
 
 
@@ -122,7 +122,7 @@ def recorded_channel(fileset: Mapping[str, Sequence[str]]) -> str | None:
         for f in files:
             try:
                 channels.add(read_provenance(f).get("channel"))
-            except (OSError, ValueError, KeyError):
+            except HepbumpError:
                 channels.add(None)
     return channels.pop() if len(channels) == 1 else None
 
@@ -130,51 +130,30 @@ def recorded_channel(fileset: Mapping[str, Sequence[str]]) -> str | None:
 def run_histograms(
     fileset: Mapping[str, Sequence[str]],
     config: HistogramConfig | None = None,
+    options: RunOptions | None = None,
     *,
-    executor_name: str = "iterative",
-    workers: int = 1,
-    chunksize: int = 100_000,
-    scheduler: str | None = None,
-    skip_bad_files: bool = False,
     tree: str = TREE_NAME,
-    status: bool | None = None,
 ) -> HistogramSet:
-    """Run :class:`DarkMachinesProcessor` over ``fileset`` with coffea's ``processor.Runner``.
+    """Run :class:`DarkMachinesProcessor` over ``fileset`` (``{dataset: [files]}``) with coffea.
 
-    Every file is checked first (:func:`check_event_file`); a bad file raises an error naming it, or with
-    ``skip_bad_files`` is skipped with a warning (and coffea's ``skipbadfiles`` is set for read errors later).
-    All files must have the same format (ROOT or Parquet).
+    Every file is checked first (:func:`processors.runner.check_files`); a bad file raises an error naming it,
+    or with ``options.skip_bad_files`` is skipped with a warning (and coffea's ``skipbadfiles`` is set for read
+    errors later). All files must have the same format (ROOT or Parquet).
     """
-    if chunksize < 1:
-        raise ValueError(f"--chunksize must be >= 1, got {chunksize}")
+    options = options or RunOptions()
     checked: dict[str, list[str]] = {}
     formats = set()
     for dataset, files in fileset.items():
-        good = []
-        for f in files:
-            try:
-                formats.add(check_event_file(f, tree))
-                good.append(str(f))
-            except (FileNotFoundError, ValueError, KeyError) as exc:
-                if not skip_bad_files:
-                    raise
-                msg = exc.args[0] if exc.args else exc
-                log.warning("skipping bad file: %s", msg)
-        if good:
-            checked[dataset] = good
+        try:
+            good, fmt = check_files(files, tree, skip_bad_files=options.skip_bad_files, validate=_validate)
+        except InputError:
+            if not options.skip_bad_files:
+                raise
+            continue
+        checked[dataset] = list(good)
+        formats.add(fmt)
     if not checked:
-        raise ValueError("no readable event files left (all were skipped)")
+        raise InputError("no readable event files left (all were skipped)")
     if len(formats) > 1:
-        raise ValueError("all event files must have the same format (ROOT or Parquet), got both")
-    fmt = formats.pop()
-    status = sys.stderr.isatty() if status is None else status
-    with executor(executor_name, workers, scheduler, status) as exe:
-        runner = processor.Runner(
-            executor=exe,
-            schema=BaseSchema,
-            chunksize=int(chunksize),
-            skipbadfiles=bool(skip_bad_files),
-            format=fmt,
-        )
-        result = runner(checked, DarkMachinesProcessor(config), treename=tree)
-    return result
+        raise InputError("all event files must have the same format (ROOT or Parquet), got both")
+    return run(DarkMachinesProcessor(config), checked, tree=tree, fmt=formats.pop(), options=options)

@@ -10,16 +10,14 @@ import pytest
 
 from hepbump.alp.detector import (
     DRAWS_PER_EVENT,
-    FEATURE_NAMES,
     PhotonPair,
     Resolution,
-    diphoton_mass,
-    event_rng,
-    features,
     get_resolution,
     smear,
+    smearing_rng,
     truth_photons,
 )
+from hepbump.alp.features import FEATURE_NAMES, diphoton_mass, features
 from hepbump.alp.geometry import Geometry
 
 HALF_X, HALF_Y = 2.0, 3.0  # the paper's 4 m x 6 m calorimeter (geometry preset 'default')
@@ -233,13 +231,13 @@ def test_same_seed_same_result_other_seed_other_result():
 def test_counter_based_streams_do_not_depend_on_chunking():
     truth = _pair(1000, E1=20.0)
     truth = PhotonPair(**{f: getattr(truth, f) * np.linspace(1.0, 1.1, 1000) for f in FEATURE_NAMES_RAW})
-    whole = features(smear(truth, "poor", event_rng(42, 17, 0)))
+    whole = features(smear(truth, "poor", smearing_rng(42, 17, 0)))
     parts = []
     for start, stop in ((0, 333), (333, 334), (334, 1000)):
         chunk = PhotonPair(**{f: getattr(truth, f)[start:stop] for f in FEATURE_NAMES_RAW})
-        parts.append(features(smear(chunk, "poor", event_rng(42, 17, start))))
+        parts.append(features(smear(chunk, "poor", smearing_rng(42, 17, start))))
     assert np.array_equal(whole, np.concatenate(parts))
-    other_stream = features(smear(truth, "poor", event_rng(42, 18, 0)))
+    other_stream = features(smear(truth, "poor", smearing_rng(42, 18, 0)))
     assert not np.array_equal(whole, other_stream)
     assert DRAWS_PER_EVENT % 4 == 0
 
@@ -274,7 +272,7 @@ def test_geometry_sets_calorimeter_and_floor():
 def test_plots_write_files_and_reject_bad_input(tmp_path):
     import hist
 
-    from hepbump.alp.detector import mgg_axis
+    from hepbump.alp.features import mgg_axis
     from hepbump.alp.plots import plot_mgg, plot_photon_kinematics
 
     pair = _smear(_pair(500), "poor", seed=2)

@@ -12,21 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from hepbump.alp.detector import (
-    FEATURE_NAMES,
-    diphoton_mass,
-    event_rng,
-    features,
-    mgg_axis,
-    smear,
-    stream_key,
-    truth_photons,
-)
+from hepbump.alp.detector import smear, smearing_rng, truth_photons
+from hepbump.alp.features import FEATURE_NAMES, diphoton_mass, features, mgg_axis
+from hepbump.rng import stream_key
 from hepbump.alp.io import read_events, read_run_info, write_events
 from hepbump.alp.simulate import simulate_signal
 from hepbump.cli import app
 from hepbump.io.rootio import read_histograms, read_metadata
 from processors.alp import COLUMNS, INCLUSIVE_GROUP, run_features
+from processors.runner import RunOptions
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +46,15 @@ def files(tmp_path_factory):
 def _direct(path, resolution, seed, key_name=None):
     """The library computation the processor must reproduce, on the whole file in one go."""
     truth = truth_photons(read_events(path))
-    rng = event_rng(seed, stream_key(key_name or path.name), 0)
+    rng = smearing_rng(seed, stream_key(key_name or path.name), 0)
     measured = smear(truth, resolution, rng, "default")
     return features(measured), diphoton_mass(measured)
 
 
 def test_iterative_and_futures_give_identical_output(files):
     paths = [files["a"], files["b"]]
-    it = run_features(paths, "poor", 5, executor="iterative", chunksize=64)
-    fu = run_features(paths, "poor", 5, executor="futures", workers=2, chunksize=128)
+    it = run_features(paths, "poor", 5, options=RunOptions(chunksize=64))
+    fu = run_features(paths, "poor", 5, options=RunOptions(executor="futures", workers=2, chunksize=128))
     assert list(it.columns) == list(COLUMNS)
     for name in COLUMNS:
         assert np.array_equal(it.columns[name], fu.columns[name]), name
@@ -70,7 +64,7 @@ def test_iterative_and_futures_give_identical_output(files):
 
 
 def test_processor_matches_the_library_and_keeps_file_order(files):
-    run = run_features([files["b"], files["a"]], "good", 11, chunksize=50)
+    run = run_features([files["b"], files["a"]], "good", 11, options=RunOptions(chunksize=50))
     cols = run.columns
     assert len(cols["m_gg"]) == 470
     assert np.array_equal(cols["file_index"], np.r_[np.zeros(170), np.ones(300)])
@@ -107,7 +101,7 @@ def test_parquet_background_file_gets_one_inclusive_histogram(files):
 
 
 def test_pairs_file_keeps_pair_labels(files):
-    run = run_features([files["pairs"]], "good-ref", 8, chunksize=30)
+    run = run_features([files["pairs"]], "good-ref", 8, options=RunOptions(chunksize=30))
     np.testing.assert_array_equal(run.columns["pair_label"], (np.arange(80) // 2 % 2).astype(np.int8))
     np.testing.assert_array_equal(run.columns["group"], np.arange(80) // 2)
     assert list(run.histograms) == ["mgg_pairs"]
@@ -124,12 +118,12 @@ def test_seed_changes_the_smearing_only(files):
 def test_bad_input(files, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.root"):
         run_features([tmp_path / "missing.root"], "poor", 1)
-    with pytest.raises(ValueError, match="all ROOT or all Parquet"):
+    with pytest.raises(ValueError, match="same format \\(ROOT or Parquet\\)"):
         run_features([files["a"], files["bkg"]], "poor", 1)
     with pytest.raises(ValueError, match="unknown resolution preset 'medium'"):
         run_features([files["a"]], "medium", 1)
     with pytest.raises(ValueError, match="unknown executor"):
-        run_features([files["a"]], "poor", 1, executor="spark")
+        run_features([files["a"]], "poor", 1, options=RunOptions(executor="spark"))
     ev = read_events(files["a"])
     broken = tmp_path / "broken.parquet"
     cols = {f: np.asarray(ev[f]) for f in ev.fields}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from _dm_flat import flat_events
 
-from hepbump.categories import Category, CellGrid, classify_events, effective_events, jet_multiplicity_cap
-from hepbump.dmhistograms import subcategories
-from hepbump.objects import build_objects
+from hepbump.darkmachines.categories import Category, CellGrid, classify_events, effective_events, jet_multiplicity_cap
+from hepbump.darkmachines.histograms import subcategories
+from hepbump.darkmachines.objects import build_objects
 
 PI = math.pi
 

@@ -11,7 +11,7 @@ import uproot
 from typer.testing import CliRunner
 
 from hepbump.cli import app, main
-from hepbump.io.darkmachines import (
+from hepbump.darkmachines.format import (
     PROCESS_NAMES,
     ParseReport,
     ProcessTable,
@@ -20,8 +20,8 @@ from hepbump.io.darkmachines import (
     read_csv,
     to_collections,
 )
-from hepbump.io.darkmachines_files import read_events, read_process_names, read_provenance
-from hepbump.io.darkmachines_write import EventWriter, convert, format_csv, write_events
+from hepbump.darkmachines.read import read_events, read_process_names, read_provenance
+from hepbump.darkmachines.write import EventWriter, convert, format_csv, write_events
 
 LINE_TTBAR = ("94;ttbar;1;112288;1.74766;b,331927,147558,-1.44969,-1.76399;j,100406,85589,-0.568259,-1.17144;"
               "b,55808.8,54391.4,-0.198215,1.726")
@@ -221,7 +221,7 @@ def test_read_events_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_events(tmp_path / "none.parquet")
     (tmp_path / "e.txt").write_text("x")
-    with pytest.raises(ValueError, match="unknown event-file suffix"):
+    with pytest.raises(ValueError, match="unknown event-file type"):
         read_events(tmp_path / "e.txt")
 
 

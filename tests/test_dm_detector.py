@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from hepbump import constants as C
-from hepbump.generate.dm_detector import simulate_detector
-from hepbump.generate.dm_detector_kernel import (
+from hepbump.darkmachines.generate.detector import simulate_detector
+from hepbump.darkmachines.generate.detector_kernel import (
     CATEGORY_ELECTRON,
     CATEGORY_JET,
     CATEGORY_MUON,
@@ -18,7 +18,7 @@ from hepbump.generate.dm_detector_kernel import (
     directions,
     respond,
 )
-from hepbump.generate.dm_model import (
+from hepbump.darkmachines.generate.model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
     KIND_ELECTRON,
@@ -27,8 +27,8 @@ from hepbump.generate.dm_model import (
     KIND_NEUTRINO,
     TruthParticles,
 )
-from hepbump.io.darkmachines import OBJECT_CODES
-from hepbump.resolution import relative_resolution
+from hepbump.darkmachines.format import OBJECT_CODES
+from hepbump.darkmachines.resolution import relative_resolution
 
 CODES = np.array([-1, OBJECT_CODES.index("j"), OBJECT_CODES.index("e-"), OBJECT_CODES.index("m-"),
                   OBJECT_CODES.index("g")], dtype=np.int8)

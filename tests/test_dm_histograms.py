@@ -9,11 +9,11 @@ from _dm_flat import flat_events, random_flat_events
 
 from coffea.processor import accumulate
 
-from hepbump.categories import Category, CellGrid, classify_events
-from hepbump.dmhistograms import HistogramConfig, assemble
-from hepbump.massbins import Combination, combinations_for, passes_selection, trim_after_maximum
-from hepbump.massfill import SparseStore, fill_chunk
-from hepbump.objects import build_objects
+from hepbump.darkmachines.categories import Category, CellGrid, classify_events
+from hepbump.darkmachines.histograms import HistogramConfig, assemble
+from hepbump.darkmachines.massbins import Combination, combinations_for, passes_selection, trim_after_maximum
+from hepbump.darkmachines.fill import SparseStore, fill_chunk
+from hepbump.darkmachines.objects import build_objects
 
 PI = math.pi
 

@@ -9,9 +9,10 @@ from _dm_flat import random_flat_events, write_flat
 from typer.testing import CliRunner
 
 from hepbump.cli import app, main
-from hepbump.dmhistograms import HistogramConfig
+from hepbump.darkmachines.histograms import HistogramConfig
 from hepbump.io.rootio import read_histograms, read_metadata
 from processors.darkmachines import check_event_file, load_fileset, run_histograms
+from processors.runner import RunOptions
 
 runner = CliRunner()
 #: Small samples: lower event thresholds so that many histograms are produced and compared.
@@ -24,8 +25,7 @@ def sample(tmp_path_factory):
     events = random_flat_events(1500, seed=7)
     write_flat(events, tmp / "a.root")
     write_flat(events, tmp / "a.parquet")
-    reference = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
-                               executor_name="iterative", chunksize=1500, status=False)
+    reference = run_histograms({"events": [str(tmp / "a.root")]}, CFG, RunOptions(chunksize=1500, progress=False))
     assert len(reference.hists) > 100
     return tmp, reference
 
@@ -48,14 +48,14 @@ def assert_same_histograms(a, b):
 def test_identical_across_executors_chunks_and_formats(sample, executor, workers, chunksize, fmt):
     tmp, reference = sample
     got = run_histograms({"events": [str(tmp / f"a.{fmt}")]}, CFG,
-                         executor_name=executor, workers=workers, chunksize=chunksize, status=False)
+                         RunOptions(executor=executor, workers=workers, chunksize=chunksize, progress=False))
     assert_same_histograms(reference, got)
 
 
 def test_identical_on_dask_local_cluster(sample):
     tmp, reference = sample
     got = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
-                         executor_name="dask", workers=2, chunksize=500, status=False)
+                         RunOptions(executor="dask", workers=2, chunksize=500, progress=False))
     assert_same_histograms(reference, got)
 
 
@@ -64,11 +64,12 @@ def test_identical_on_a_dask_scheduler_address(sample):
 
     tmp, reference = sample
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
-        got = run_histograms({"events": [str(tmp / "a.root")]}, CFG, executor_name="dask",
-                             scheduler=cluster.scheduler_address, chunksize=1000, status=False)
+        got = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
+                             RunOptions(executor="dask", scheduler=cluster.scheduler_address, chunksize=1000,
+                                        progress=False))
     assert_same_histograms(reference, got)
     with pytest.raises(ValueError, match="scheduler address needs --executor dask"):
-        run_histograms({"events": [str(tmp / "a.root")]}, CFG, scheduler="tcp://x:1", status=False)
+        run_histograms({"events": [str(tmp / "a.root")]}, CFG, RunOptions(scheduler="tcp://x:1", progress=False))
 
 
 def test_cli_writes_histograms_and_metadata(sample, tmp_path):
@@ -126,13 +127,13 @@ def test_bad_files_are_named(sample, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "o.root").exists()
     # skipping: the bad file is left out, the result equals the good file's alone
     got = run_histograms({"events": [str(tmp_path / "junk.root"), str(tmp / "a.root")]},
-                         CFG, chunksize=1500, skip_bad_files=True, status=False)
+                         CFG, RunOptions(chunksize=1500, skip_bad_files=True, progress=False))
     assert got.hists.keys() == reference.hists.keys()
 
 
 def test_check_event_file_rejects_csv(tmp_path):
     (tmp_path / "x.csv").write_text("1;ttbar;1;1000;0.1;\n")
-    with pytest.raises(ValueError, match=r"x\.csv: coffea reads ROOT or Parquet; convert the CSV first with `hepbump convert`"):
+    with pytest.raises(ValueError, match=r"x\.csv: coffea reads ROOT or Parquet; convert the CSV first \(`hepbump dm convert`\)"):
         check_event_file(tmp_path / "x.csv")
 
 

@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from hepbump import constants as C
 from hepbump.cli import app, main
-from hepbump.generate import DMGeneratorConfig, SignalInjection, generate, write_sample
-from hepbump.generate.dm_channels import CHANNELS, EventSummary, channel, summarize
-from hepbump.generate.dm_model import (
+from hepbump.darkmachines.generate import DMGeneratorConfig, SignalInjection, generate, write_sample
+from hepbump.darkmachines.generate.channels import CHANNELS, EventSummary, channel, summarize
+from hepbump.darkmachines.generate.model import (
     KIND_B_SEMILEPTONIC,
     KIND_ELECTRON,
     KIND_MUON,
@@ -25,11 +25,11 @@ from hepbump.generate.dm_model import (
     w_boson,
     z_boson,
 )
-from hepbump.generate.dm_signals import SIGNALS
-from hepbump.generate.kinematics import FallingSpectrum, breit_wigner_mass, p4_from_pt_y_phi_m
+from hepbump.darkmachines.generate.signals import SIGNALS
+from hepbump.darkmachines.generate.kinematics import FallingSpectrum, breit_wigner_mass, p4_from_pt_y_phi_m
 from hepbump.kinematics import two_body_decay
-from hepbump.io.darkmachines import read_csv
-from hepbump.io.darkmachines_files import read_events, read_provenance
+from hepbump.darkmachines.format import read_csv
+from hepbump.darkmachines.read import read_events, read_provenance
 
 
 def _objects(events, *types):
@@ -106,8 +106,8 @@ def test_count_final_state_by_hand():
 
 def test_count_table_agrees_with_the_tree_for_every_process():
     # The lookup-table count and the count down the decay tree agree on every SM and signal tree, for all kinds.
-    from hepbump.generate.dm_model import _count_by_recursion
-    from hepbump.generate.dm_processes import SM_PROCESSES
+    from hepbump.darkmachines.generate.model import _count_by_recursion
+    from hepbump.darkmachines.generate.processes import SM_PROCESSES
 
     trees = {leg for p in SM_PROCESSES for leg in p.legs + tuple(x.particle for x in p.extras)}
     trees |= {leg for s in SIGNALS.values() for leg in s.process.legs}
@@ -284,7 +284,7 @@ def test_merging_of_hadronic_decays_by_hand():
     # four events, a W along x (pT 500 GeV) and two decay products at given (eta, phi) from the W direction:
     # 0: two quarks close -> one massive jet; 1: one quark at Delta R = 0.5 -> kept apart; 2: a lepton close ->
     # kept apart; 3: second product absent (padding), the first close -> merged.
-    from hepbump.generate.dm_model import KIND_B, KIND_LIGHT, Slot, _merge, w_boson
+    from hepbump.darkmachines.generate.model import KIND_B, KIND_LIGHT, Slot, _merge, w_boson
     from hepbump.kinematics import four_vectors
 
     r = C.DM_GEN_JET_RADIUS

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from _dm_flat import flat_events
 
-from hepbump.objects import build_objects, check_branches, jet_mass_class, mass_from_energy, required_branches
+from hepbump.darkmachines.objects import build_objects, check_branches, jet_mass_class, mass_from_energy, required_branches
 
 PI = math.pi
 

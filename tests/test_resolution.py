@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from hepbump.resolution import (
+from hepbump.darkmachines.resolution import (
     COMPOSITION,
     bin_width,
     mass_resolution,

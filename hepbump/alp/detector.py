@@ -1,4 +1,4 @@
-"""Calorimeter model of the SHiP ALP search: resolution presets, seeded smearing, features and m_gg.
+"""Calorimeter model of the SHiP ALP search: resolution presets and seeded smearing of the two photons.
 
 The ECO/EPO paper (section 2.2) does not simulate showers: the truth photon energies, calorimeter hit
 positions and incidence angles are smeared with Gaussian resolutions and forced back into their physical
@@ -7,8 +7,7 @@ ranges. Units: energies in GeV, lengths in metres, angles in radians.
 Measured quantities of one photon: energy E (GeV), hit position (x, y) on the calorimeter face (m), polar
 angle theta of the photon direction to the beam axis and azimuth phi (rad). The ten features per event are
 ``[ln E1, ln E2, x1, y1, x2, y2, ln theta1, ln theta2, phi1, phi2]`` (photon 1 = higher measured energy) and
-the reconstructed diphoton mass is m_gg^2 = 2 E1 E2 (1 - cos alpha), alpha the opening angle of the measured
-directions.
+the reconstructed diphoton mass m_gg; both are computed in :mod:`hepbump.alp.features`.
 
 >>> res = get_resolution("poor")
 >>> res.sigma_e_rel, res.sigma_theta_rad, res.sigma_hit_m
@@ -20,21 +19,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import hist
 import numpy as np
 import vector
 from scipy.special import ndtri
 
 from hepbump import constants as C
 from hepbump.alp.geometry import Geometry, get_geometry
+from hepbump.rng import PHILOX_WORDS_PER_BLOCK, event_rng
 
 __all__ = [
-    "FEATURE_NAMES",
     "TRUTH_FIELDS",
     "DRAWS_PER_EVENT",
     "Resolution",
@@ -43,20 +40,10 @@ __all__ = [
     "PhotonPair",
     "truth_photons",
     "smear",
-    "features",
-    "opening_angle",
-    "diphoton_mass",
-    "mgg_axis",
-    "event_rng",
-    "stream_key",
+    "smearing_rng",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Names of the ten per-event features, in the order of the columns of :func:`features`.
-FEATURE_NAMES: tuple[str, ...] = (
-    "ln_E1", "ln_E2", "x1", "y1", "x2", "y2", "ln_theta1", "ln_theta2", "phi1", "phi2",
-)
 
 #: Fields of the simulated events (``hepbump.alp.simulate``) that the detector model reads.
 TRUTH_FIELDS: tuple[str, ...] = (
@@ -64,9 +51,8 @@ TRUTH_FIELDS: tuple[str, ...] = (
 )
 
 #: Uniform draws consumed per event by :func:`smear`: 10 used (E, x, y, theta, phi for two photons), padded
-#: to 12 = three Philox blocks, so that :func:`event_rng` can start any event range at its own counter.
-DRAWS_PER_EVENT = 12
-_PHILOX_WORDS_PER_BLOCK = 4
+#: to 12 = three Philox blocks, so that :func:`smearing_rng` can start any event range at its own counter.
+DRAWS_PER_EVENT = 3 * PHILOX_WORDS_PER_BLOCK
 _USED_DRAWS = 10
 # Generator.random() lies in [0, 1); a uniform of exactly 0 (probability 2**-53) would give an infinite
 # deviate, so deviates are bounded below by the one of 2**-54 (-8.3 sigma).
@@ -196,22 +182,6 @@ class PhotonPair:
     def __len__(self) -> int:
         return int(self.E1.shape[0])
 
-    @classmethod
-    def from_features(cls, matrix: np.ndarray) -> PhotonPair:
-        """Inverse of :func:`features`: the photon pairs of an (n, 10) feature matrix.
-
-        >>> p = PhotonPair.from_features(np.array([[0.0, 1.0, 0.1, 0.2, 0.3, 0.4, -3.0, -2.0, 0.5, -0.5]]))
-        >>> float(p.E1[0]), round(float(p.theta2[0]), 6), float(p.phi2[0])
-        (1.0, 0.135335, -0.5)
-        """
-        m = np.asarray(matrix, dtype=np.float64)
-        if m.ndim != 2 or m.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"expected an (n, {len(FEATURE_NAMES)}) feature matrix, got shape {m.shape}")
-        return cls(
-            E1=np.exp(m[:, 0]), E2=np.exp(m[:, 1]), x1=m[:, 2], y1=m[:, 3], x2=m[:, 4], y2=m[:, 5],
-            theta1=np.exp(m[:, 6]), theta2=np.exp(m[:, 7]), phi1=m[:, 8], phi2=m[:, 9],
-        )
-
     def select(self, mask: np.ndarray) -> PhotonPair:
         """The events where ``mask`` is true (or the rows given by an index array)."""
         return PhotonPair(**{f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self)})
@@ -331,83 +301,11 @@ def smear(
     return measured.swapped_where(measured.E2 > measured.E1)
 
 
-def features(pair: PhotonPair) -> np.ndarray:
-    """The (n, 10) float64 feature matrix, columns :data:`FEATURE_NAMES`.
+def smearing_rng(seed: int, stream: int | tuple[int, ...] = 0, first_entry: int = 0) -> np.random.Generator:
+    """The random stream :func:`smear` draws from, positioned at event ``first_entry`` (:func:`hepbump.rng.event_rng`).
 
-    >>> p = PhotonPair(*[np.array([v]) for v in (20.0, 5.0, 0.1, -0.2, 0.3, 0.4, 0.01, 0.02, 1.0, -2.0)])
-    >>> features(p).round(4).tolist()
-    [[2.9957, 1.6094, 0.1, -0.2, 0.3, 0.4, -4.6052, -3.912, 1.0, -2.0]]
+    :func:`smear` consumes exactly :data:`DRAWS_PER_EVENT` uniforms per event, so smearing entries [a, b) with
+    ``smearing_rng(seed, s, a)`` gives the same numbers as smearing [0, b) in one go and keeping the tail: the
+    result does not depend on how a file is split into chunks, or on the executor.
     """
-    if np.any(pair.E1 <= 0) or np.any(pair.E2 <= 0) or np.any(pair.theta1 <= 0) or np.any(pair.theta2 <= 0):
-        raise ValueError("features need positive energies and polar angles (logarithms are taken)")
-    return np.column_stack([
-        np.log(pair.E1), np.log(pair.E2), pair.x1, pair.y1, pair.x2, pair.y2,
-        np.log(pair.theta1), np.log(pair.theta2), pair.phi1, pair.phi2,
-    ])
-
-
-def opening_angle(pair: PhotonPair) -> np.ndarray:
-    """Opening angle alpha (rad) between the two photon directions given by (theta, phi), with ``vector``.
-
-    >>> p = PhotonPair(*[np.array([v]) for v in (2.0, 2.0, 0, 0, 0, 0, 0.25, 0.25, 0.0, math.pi)])
-    >>> round(float(opening_angle(p)[0]), 12)
-    0.5
-    """
-    d1 = vector.array({"rho": np.sin(pair.theta1), "phi": pair.phi1, "theta": pair.theta1})
-    d2 = vector.array({"rho": np.sin(pair.theta2), "phi": pair.phi2, "theta": pair.theta2})
-    return np.asarray(d1.deltaangle(d2), dtype=np.float64)
-
-
-def diphoton_mass(pair: PhotonPair) -> np.ndarray:
-    """Reconstructed diphoton mass m_gg = sqrt(2 E1 E2 (1 - cos alpha)) in GeV, alpha from :func:`opening_angle`.
-
-    1 - cos alpha is evaluated as 2 sin^2(alpha/2) to avoid cancellation at small opening angles.
-
-    >>> p = PhotonPair(*[np.array([v]) for v in (2.0, 2.0, 0, 0, 0, 0, 0.25, 0.25, 0.0, math.pi)])
-    >>> round(float(diphoton_mass(p)[0]), 6)  # alpha = 0.5 rad: m = 2 sqrt(4) sin(0.25)
-    0.989616
-    """
-    return 2.0 * np.sqrt(pair.E1 * pair.E2) * np.sin(0.5 * opening_angle(pair))
-
-
-def mgg_axis() -> hist.axis.Regular:
-    """The m_gg axis of every ALP histogram: log-spaced, log10(m_gg/GeV) in [-1.5, 0.8] (paper section 3.2).
-
-    >>> ax = mgg_axis()
-    >>> len(ax), round(float(ax.edges[0]), 4), round(float(ax.edges[-1]), 3)
-    (92, 0.0316, 6.31)
-    """
-    return hist.axis.Regular(
-        C.ALP_MGG_BINS, 10.0**C.ALP_MGG_LOG10_MIN, 10.0**C.ALP_MGG_LOG10_MAX,
-        transform=hist.axis.transform.log, name="m_gg", label=r"$m_{\gamma\gamma}$ [GeV]",
-    )
-
-
-def stream_key(name: str) -> int:
-    """A stable 32-bit key for a named random stream (for example a file's base name).
-
-    >>> stream_key("sig.root") == stream_key("sig.root"), stream_key("a.root") == stream_key("b.root")
-    (True, False)
-    """
-    return zlib.crc32(name.encode("utf-8"))
-
-
-def event_rng(seed: int, stream: int | tuple[int, ...] = 0, first_entry: int = 0) -> np.random.Generator:
-    """A counter-based (Philox) generator positioned at event ``first_entry`` of stream ``stream``.
-
-    :func:`smear` consumes exactly :data:`DRAWS_PER_EVENT` uniforms per event, so smearing entries
-    [a, b) with ``event_rng(seed, s, a)`` gives the same numbers as smearing [0, b) in one go and keeping the
-    tail: the result does not depend on how a file is split into chunks, or on the executor.
-
-    >>> a = event_rng(1, 7, 0).random((5, DRAWS_PER_EVENT))
-    >>> b = event_rng(1, 7, 3).random((2, DRAWS_PER_EVENT))
-    >>> bool(np.array_equal(a[3:], b))
-    True
-    """
-    if first_entry < 0:
-        raise ValueError(f"first_entry must be >= 0, got {first_entry}")
-    spawn = stream if isinstance(stream, tuple) else (stream,)
-    key = np.random.SeedSequence(int(seed), spawn_key=tuple(int(s) for s in spawn)).generate_state(2, np.uint64)
-    blocks = DRAWS_PER_EVENT // _PHILOX_WORDS_PER_BLOCK
-    counter = [blocks * int(first_entry), 0, 0, 0]
-    return np.random.Generator(np.random.Philox(key=key, counter=counter))
+    return event_rng(seed, stream, first_entry, draws_per_event=DRAWS_PER_EVENT)

@@ -13,7 +13,6 @@ Two-body decays and boosts are in :mod:`hepbump.kinematics`; here:
 from __future__ import annotations
 
 import numpy as np
-import vector
 
 __all__ = [
     "lab_decay_length_m",

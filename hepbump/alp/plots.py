@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mplhep  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hepbump.alp.detector import PhotonPair, mgg_axis, opening_angle  # noqa: E402
+from hepbump.alp.detector import PhotonPair  # noqa: E402
+from hepbump.alp.features import mgg_axis, opening_angle  # noqa: E402
 from hepbump.histogram import as_binned  # noqa: E402
 from hepbump.io.atomic import atomic_path  # noqa: E402
 
@@ -41,7 +42,7 @@ def _counts(sample: Any, edges: np.ndarray) -> np.ndarray:
     if hasattr(sample, "axes"):
         b = as_binned(sample)
         if b.edges.shape != edges.shape or not np.allclose(b.edges, edges):
-            raise ValueError("m_gg histograms must use the binning of hepbump.alp.detector.mgg_axis()")
+            raise ValueError("m_gg histograms must use the binning of hepbump.alp.features.mgg_axis()")
         return b.counts
     values = np.asarray(sample, dtype=float)
     return np.histogram(values, bins=edges)[0].astype(float)
@@ -69,7 +70,7 @@ def plot_mgg(
     """Reconstructed diphoton mass distributions, one line per sample (e.g. benchmark x resolution).
 
     ``samples`` maps a legend label to m_gg values in GeV (array) or to a histogram with the binning of
-    :func:`hepbump.alp.detector.mgg_axis`. Logarithmic m_gg axis over the paper's range
+    :func:`hepbump.alp.features.mgg_axis`. Logarithmic m_gg axis over the paper's range
     log10(m_gg/GeV) in [-1.5, 0.8]; ``true_masses_gev`` draws dotted lines at the simulated ALP masses.
     ``styles`` maps labels to matplotlib line keywords (e.g. colour per benchmark, line style per resolution).
     """

@@ -45,6 +45,7 @@ import numpy as np
 from hepbump._version import __version__
 from hepbump.alp.bmesons import load_bmeson_table, meson_masses_gev
 from hepbump.alp.geometry import GEOMETRIES, Geometry, get_geometry
+from hepbump.alp.io import EVENT_FIELDS, INT_FIELDS, PAIR_LABEL_FIELD
 from hepbump.alp.kinematics import (
     decay_probability,
     lab_decay_length_m,
@@ -57,8 +58,6 @@ from hepbump.constants import ALP_SIM_MAX_CANDIDATES, ALP_SIM_MAX_CANDIDATES_PER
 
 __all__ = [
     "MODES",
-    "EVENT_FIELDS",
-    "PAIR_LABEL_FIELD",
     "SimulationConfig",
     "SimulationStats",
     "SimulatedEvents",
@@ -74,16 +73,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MODES = ("signal", "background", "prior", "pairs")
-#: Columns of every simulated event (GeV, metres, m/GeV); ``pair_label`` is added in ``pairs`` mode.
-EVENT_FIELDS = (
-    "m_a", "ctau_over_m", "group",
-    "g1_E", "g1_px", "g1_py", "g1_pz", "g2_E", "g2_px", "g2_py", "g2_pz",
-    "g1_x", "g1_y", "g2_x", "g2_y",
-    "vtx_x", "vtx_y", "vtx_z",
-    "a_px", "a_py", "a_pz", "a_E",
-)  # fmt: skip
-PAIR_LABEL_FIELD = "pair_label"
-_INT_FIELDS = {"group": np.int64, PAIR_LABEL_FIELD: np.int8}
 #: Candidates tried per requested event in the first round for a point without an acceptance estimate.
 _FIRST_ROUND_PER_EVENT = 4
 #: Over-allocation factor of later rounds relative to the measured acceptance.
@@ -375,7 +364,7 @@ def _finish(
     for k, v in (extra or {}).items():
         out[k] = v[pt]
     for k, v in out.items():
-        out[k] = np.ascontiguousarray(v, dtype=_INT_FIELDS.get(k, np.float64))
+        out[k] = np.ascontiguousarray(v, dtype=INT_FIELDS.get(k, np.float64))
     run_info = {**run_info, "stats": stats.to_dict()}
     log.info("%s: %d events, acceptance %.3g", run_info["mode"], len(pt), stats.acceptance)
     return SimulatedEvents(out, run_info, stats)

@@ -54,13 +54,58 @@ def _register() -> None:
 _register()
 
 
+class _Signalled(BaseException):
+    """SIGTERM or SIGINT received: unwinds the command (``atomic_path`` removes its temporary files) and is
+    reported by :func:`main`. A BaseException of its own, so neither ``except Exception`` in a library nor
+    typer's KeyboardInterrupt handling swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signalled(signum: int, frame: object) -> None:
+    raise _Signalled(signum)
+
+
+def _one_line(exc: BaseException) -> str:
+    return "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+
+
 def main() -> None:
-    """Console-script entry point: user errors become one clear line and exit status 2."""
+    """Console-script entry point.
+
+    * A user error (:class:`hepbump.errors.HepbumpError`: a bad file, histogram, line, field, option or output
+      path) becomes one line ``hepbump: error: ...`` and exit status 2; anything else is a bug and shows its
+      traceback (so does every error with ``-vv``).
+    * Every command runs inside :func:`hepbump.io.atomic.atomic_group`: its outputs appear only when the whole
+      command has succeeded; a failure half-way leaves none of them.
+    * SIGTERM and SIGINT (Ctrl-C) unwind the command, so temporary files are removed, then print one line and
+      exit with status 143 and 130.
+    """
+    import signal
+
+    from hepbump.errors import HepbumpError
+    from hepbump.io.atomic import atomic_group
+
+    handlers = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            handlers[signum] = signal.signal(signum, _raise_signalled)
+        except ValueError:  # not the main thread
+            pass
     try:
-        app()
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
+        with atomic_group():
+            app()
+    except HepbumpError as exc:
         if logging.getLogger("hepbump").isEnabledFor(logging.DEBUG):
             raise
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        typer.echo(f"hepbump: error: {msg}", err=True)
+        typer.echo(f"hepbump: error: {_one_line(exc)}", err=True)
         sys.exit(2)
+    except _Signalled as exc:
+        name = "interrupted" if exc.signum == signal.SIGINT else "terminated (SIGTERM)"
+        typer.echo(f"hepbump: {name}; no output was written", err=True)
+        sys.exit(128 + exc.signum)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)

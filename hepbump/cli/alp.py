@@ -70,11 +70,12 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate unweighted ALP -> gamma gamma events at SHiP and write them atomically."""
-    from hepbump.alp.io import event_file_format, write_events
+    from hepbump.alp.io import write_events
+    from hepbump.io.events import file_format
     from hepbump.alp.simulate import AcceptanceCapWarning, SimulationConfig
     from hepbump.alp.simulate import simulate as run_simulation
 
-    event_file_format(out)  # reject an unknown output type before simulating
+    file_format(out, allowed=("root", "parquet"))  # reject an unknown output type before simulating
 
     config = SimulationConfig(
         geometry=geometry,

@@ -58,8 +58,10 @@ def features(
     sigma_hit: Annotated[Optional[float], typer.Option("--sigma-hit", help="Override the hit resolution, m.")] = None,
 ) -> None:
     """Smear simulated ALP events with a detector preset and write features."""
-    from hepbump.alp.detector import PhotonPair, get_resolution
+    from hepbump.alp.detector import get_resolution
+    from hepbump.alp.features import photons_from_features
     from processors.alp import run_features
+    from processors.runner import RunOptions
 
     if out.suffix.lower() != ".parquet":
         raise ValueError(f"--out must end in .parquet, got {out}")
@@ -69,8 +71,8 @@ def features(
         sigma_e_rel=sigma_e, sigma_theta_rad=sigma_theta, sigma_phi_rad=sigma_phi, sigma_hit_m=sigma_hit
     )
     run = run_features(
-        [str(f) for f in files], res, resolve_seed(ctx, seed), geometry=geometry, executor=executor,
-        workers=workers, chunksize=chunksize, show_progress=True,
+        [str(f) for f in files], res, resolve_seed(ctx, seed), geometry=geometry,
+        options=RunOptions(executor=executor, workers=workers, chunksize=chunksize),
     )
     _write_parquet(out, run.columns, run.metadata)
     typer.echo(f"wrote {len(run.columns['m_gg'])} events ({res.name} resolution) to {out}")
@@ -93,7 +95,7 @@ def features(
                 label += f": $m_a$ = {info['m_a_gev']:.3g} GeV, $c\\tau/m$ = {info['ctau_over_m_m_per_gev']:.3g} m/GeV"
             labels[label] = run.histograms[name]
         plot_mgg(labels, plots / "mgg.png", title=f"{res.name} resolution")
-        measured = PhotonPair.from_features(run.features)
+        measured = photons_from_features(run.features)
         per_file = {
             Path(f).name: measured.select(run.columns["file_index"] == i) for i, f in enumerate(run.metadata["files"])
         }

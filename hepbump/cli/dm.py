@@ -29,14 +29,14 @@ def convert(
     ] = False,
 ) -> None:
     """Convert a Dark Machines CSV file to a ROOT TTree 'Events' or Parquet (NanoAOD-style columns, GeV)."""
-    from hepbump.io.darkmachines_files import event_file_format
-    from hepbump.io.darkmachines_write import convert as convert_file
+    from hepbump.io.events import file_format
+    from hepbump.darkmachines.write import convert as convert_file
 
     if to is not None and to not in _FORMATS:
         raise ValueError(f"--to must be one of {', '.join(_FORMATS)}, got {to!r}")
     if out is None:
         out = file.with_suffix("." + (to or "root"))
-    fmt = to or event_file_format(out)
+    fmt = to or file_format(out)
     if fmt not in _FORMATS:
         raise ValueError(f"--out {out}: convert writes .root or .parquet files")
     report = convert_file(file, out, fmt=fmt, skip_bad_lines=skip_bad_lines)
@@ -75,7 +75,7 @@ def generate_dm(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Generate Dark Machines-format events with the fast parametric generator (not Delphes)."""
-    from hepbump.generate.darkmachines import DMGeneratorConfig, SignalInjection, write_sample
+    from hepbump.darkmachines.generate.generator import DMGeneratorConfig, SignalInjection, write_sample
 
     if events is not None and lumi is not None:
         raise ValueError("give either --events or --lumi, not both")

@@ -33,21 +33,19 @@ def histograms(
 ) -> None:
     """Build the Dark Machines mass histograms (objects, categories, resolution binning) from event files and
     write every selected histogram with its metadata to one ROOT file."""
-    from hepbump.dmhistograms import HistogramConfig
+    from hepbump.darkmachines.histograms import HistogramConfig
     from hepbump.io.atomic import atomic_path
     from hepbump.io.rootio import write_histograms
     from processors.darkmachines import load_fileset, recorded_channel, run_histograms
+    from processors.runner import RunOptions
 
     fileset = load_fileset(files, dataset)
     channel = channel if channel is not None else recorded_channel(fileset)
     result = run_histograms(
         fileset,
         HistogramConfig(channel=channel, min_events=min_events, min_bins=min_bins, category_min_events=min_events),
-        executor_name=executor,
-        workers=workers,
-        chunksize=chunksize,
-        scheduler=scheduler,
-        skip_bad_files=skip_bad_files,
+        RunOptions(executor=executor, workers=workers, chunksize=chunksize, scheduler=scheduler,
+                   skip_bad_files=skip_bad_files),
         tree=tree,
     )
     if not result.hists:

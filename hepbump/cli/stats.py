@@ -87,8 +87,14 @@ def pyhf_cmd(
     background: BkgOpt = None,
 ) -> None:
     """pyhf discovery test of a Gaussian signal at MASS in a window of +- N_SIGMA sigma."""
-    from hepbump.demo import window_around
-    from hepbump.stats import gaussian_template, lr_significance_known, pyhf_discovery, signal_widths, smooth_background
+    from hepbump.stats import (
+        gaussian_template,
+        lr_significance_known,
+        pyhf_discovery,
+        signal_widths,
+        smooth_background,
+        window_around,
+    )
 
     data, bkg = _load(file, hist, background)
     if not data.edges[0] <= mass <= data.edges[-1]:

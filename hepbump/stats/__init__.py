@@ -15,7 +15,7 @@ from hepbump.stats.pyhf_check import DiscoveryResult, pyhf_discovery
 from hepbump.stats.scan import LRScanResult, YieldFit, fit_yield_known_background, lr_scan, lr_significance_known
 from hepbump.stats.significance import asimov_significance, lr_significance, p_to_z, z_from_q0, z_to_p
 from hepbump.stats.smoothing import SmoothFit, smooth_background
-from hepbump.stats.templates import gaussian_template, gaussian_templates, signal_widths
+from hepbump.stats.templates import gaussian_template, gaussian_templates, signal_widths, window_around
 
 __all__ = [
     "DiscoveryResult",
@@ -34,5 +34,6 @@ __all__ = [
     "signal_widths",
     "smooth_background",
     "z_from_q0",
+    "window_around",
     "z_to_p",
 ]

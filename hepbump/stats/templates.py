@@ -1,7 +1,7 @@
 """Binned Gaussian signal templates: the fraction of a normal distribution falling in each bin.
 
 This is the one definition of the signal shape used by the LR scan, the pyhf cross-check, the demo and
-signal injection.
+signal injection, with the window of bins around a signal (:func:`window_around`) that the cross-checks test.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
-__all__ = ["gaussian_template", "gaussian_templates", "signal_widths"]
+from hepbump.errors import InputError
+
+__all__ = ["gaussian_template", "gaussian_templates", "signal_widths", "window_around"]
 
 WidthSpec = float | Callable[[np.ndarray], np.ndarray]
 
@@ -58,3 +60,20 @@ def signal_widths(edges: np.ndarray, positions: np.ndarray, width: WidthSpec) ->
     if np.any(~np.isfinite(sig)) or np.any(sig <= 0):
         raise ValueError("the signal width function returned non-positive or non-finite widths")
     return sig
+
+
+def window_around(edges: np.ndarray, mass: float, sigma: float, n_sigma: float) -> slice:
+    """Slice of the bins whose centres lie within ``mass +- n_sigma * sigma`` (at least the bin of ``mass``).
+
+    >>> window_around(np.arange(11.0), 5.5, 1.0, 2.0)
+    slice(3, 8, None)
+    """
+    if not (np.isfinite(n_sigma) and n_sigma > 0):
+        raise InputError(f"the window half-width must be a positive number of sigmas, got {n_sigma}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise InputError(f"the signal width must be positive, got sigma = {sigma}")
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    inside = np.flatnonzero(np.abs(centres - mass) <= n_sigma * sigma)
+    if inside.size == 0:
+        inside = np.array([np.clip(np.searchsorted(edges, mass) - 1, 0, len(centres) - 1)])
+    return slice(int(inside[0]), int(inside[-1]) + 1)

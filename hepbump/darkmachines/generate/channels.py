@@ -96,7 +96,7 @@ def channel(name: str) -> Channel:
 
 
 def summarize(events: ak.Array) -> EventSummary:
-    """:class:`EventSummary` of in-memory DM events (:func:`hepbump.io.darkmachines.read_csv` layout)."""
+    """:class:`EventSummary` of in-memory DM events (:func:`hepbump.darkmachines.format.read_csv` layout)."""
     obj = events.objects
     kind = obj["type"]
     jet = (kind == "j") | (kind == "b")

@@ -1,12 +1,12 @@
 """Vectorised filling of the DM mass histograms into a compact, addable accumulator.
 
 Every event falls into one base category (object counts and lepton charges) and one cell of the
-:class:`hepbump.categories.CellGrid` (b-jet, MET and leading-pT threshold indices, jet multiplicity). For each base
-category present in a chunk, each of its :func:`hepbump.massbins.combinations_for` is computed for all of the
+:class:`hepbump.darkmachines.categories.CellGrid` (b-jet, MET and leading-pT threshold indices, jet multiplicity). For each base
+category present in a chunk, each of its :func:`hepbump.darkmachines.massbins.combinations_for` is computed for all of the
 category's events at once (numpy over padded four-momenta, sums of objects built incrementally) and binned with
 the combination's resolution edges. Entries are stored sparsely as ``(histogram block, cell, bin) -> (sum w,
 sum w^2)`` in a :class:`SparseStore`; the nested kinematic categories and jet subcategories are sums of cells,
-formed after all chunks are merged (:mod:`hepbump.dmhistograms`). Results do not depend on the chunking.
+formed after all chunks are merged (:mod:`hepbump.darkmachines.histograms`). Results do not depend on the chunking.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import awkward as ak
 import numpy as np
 
 from hepbump import constants as C
-from hepbump.categories import Category, CellGrid, EventClasses
-from hepbump.massbins import Combination, combinations_for, split_label
-from hepbump.objects import OBJECT_TYPES
+from hepbump.darkmachines.categories import Category, CellGrid, EventClasses
+from hepbump.darkmachines.massbins import Combination, combinations_for, split_label
+from hepbump.darkmachines.objects import OBJECT_TYPES
 
 __all__ = ["BIN_STRIDE", "SparseStore", "fill_chunk", "parse_block_name"]
 
@@ -211,8 +211,8 @@ def fill_chunk(
 ) -> dict[str, Any]:
     """Fill the histograms of one chunk; returns the accumulator dict.
 
-    ``objects`` from :func:`hepbump.objects.build_objects`, ``classes`` from
-    :func:`hepbump.categories.classify_events` (with the same ``grid``), ``process`` the per-event process code
+    ``objects`` from :func:`hepbump.darkmachines.objects.build_objects`, ``classes`` from
+    :func:`hepbump.darkmachines.categories.classify_events` (with the same ``grid``), ``process`` the per-event process code
     (index into ``process_names``) or ``None`` for data. Keys: ``"hists"`` (:class:`SparseStore`, blocks
     ``"<base code>|<combination>"``, local keys ``cell * BIN_STRIDE + bin``, columns (sum w, sum w^2)),
     ``"events"`` (:class:`SparseStore`, blocks ``"<base code>|<process>"``, local key = cell, columns

@@ -1,4 +1,4 @@
-"""Vectorised tokenizer and validator of the Dark Machines CSV format (internal to :mod:`hepbump.io.darkmachines`).
+"""Vectorised tokenizer and validator of the Dark Machines CSV format (internal to :mod:`hepbump.darkmachines.format`).
 
 One event per line: ``event ID; process ID; weight; MET; METphi; code,E,pt,eta,phi; code,E,pt,eta,phi; ...``
 with E, pt and MET in MeV. A chunk of whole lines is parsed with numpy and pyarrow over the full byte buffer,

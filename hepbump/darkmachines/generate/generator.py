@@ -5,8 +5,8 @@ Dark Machines samples (arXiv:2105.14027) for demos, tests and BumpNet training s
 W/Z line shapes (Breit-Wigner, smeared), top decays, realistic object multiplicities, charges, b-tags, jet
 masses (boosted V/top jets at a small rate), MET from neutrinos and mismeasurement, the DM object thresholds and
 the DM channel selections 1, 2a, 2b, 3 (so kinematic sculpting appears as in the real data). Physics pieces:
-:mod:`~hepbump.generate.dm_processes` (SM processes), :mod:`~hepbump.generate.dm_signals` (BSM benchmarks),
-:mod:`~hepbump.generate.dm_model` (decays), :mod:`~hepbump.generate.dm_detector` (detector response).
+:mod:`~hepbump.darkmachines.generate.processes` (SM processes), :mod:`~hepbump.darkmachines.generate.signals` (BSM benchmarks),
+:mod:`~hepbump.darkmachines.generate.model` (decays), :mod:`~hepbump.darkmachines.generate.detector` (detector response).
 
 Weights and luminosity (the DM convention):
 
@@ -16,22 +16,22 @@ Weights and luminosity (the DM convention):
 * an injected signal ``name:mu`` adds Poisson(``mu * sigma_ref * L``) produced signal events (before the channel
   selection), also with weight 1, i.e. the DM signal weight ``sigma / N`` expressed per event of ``L``. The signal
   strength ``mu`` is thus the multiple of the benchmark's reference cross section (see
-  :mod:`hepbump.generate.dm_signals`): ``lq600_bmu:0.5`` injects half the reference LQ rate.
+  :mod:`hepbump.darkmachines.generate.signals`): ``lq600_bmu:0.5`` injects half the reference LQ rate.
 * without background (``background=False``) ``n_events`` signal events are produced per benchmark and each
   carries the DM signal weight ``mu * sigma_ref / n_events`` in pb (sum of weights = selected cross section).
 
 Speed: events that cannot pass the channel selection are rejected from cheap latent variables before any
-kinematics (:class:`hepbump.generate.dm_processes.GenerationCuts`). Most of these cuts are exact; two are
+kinematics (:class:`hepbump.darkmachines.generate.processes.GenerationCuts`). Most of these cuts are exact; two are
 approximate and validated with ``benchmarks/bench_dm_generate.py --validate-cuts``: the pT_hat cut of
 multijet-like processes in channels 1 and 3 (200 GeV for multijets, 150 GeV for the others), and the pT_hat cut
 on "quiet" events (MET from Gaussian smearing only). Measured losses of selected events: channel 3
 0.28 +- 0.04 % (multijets with pT_hat 133-200 GeV and HT >= 600 GeV from ISR), channel 2b 0.15 % (low-pT
 Z + jets), channel 1 none in 600 events (< 0.17 %). The per-particle detector loop is compiled
-(:mod:`hepbump.generate.dm_detector_kernel`, numba).
+(:mod:`hepbump.darkmachines.generate.detector_kernel`, numba).
 
 Throughput (``benchmarks/bench_dm_generate.py``, one core, selected events written to CSV): channel ``none``
 6.2M/min, 2a 1.5M/min (three leptons: the first decay choices drop most events before the rest of the decay
-trees is drawn, :func:`hepbump.generate.dm_model.draw_decays`), 2b 0.41M/min, 3 0.20M/min, 1 about 1,000/min.
+trees is drawn, :func:`hepbump.darkmachines.generate.model.draw_decays`), 2b 0.41M/min, 3 0.20M/min, 1 about 1,000/min.
 The goal of 1M/min is met in channels ``none`` and 2a (whose MET comes mostly from the neutrinos of W Z);
 2b, 3 and 1 are limited by brute-force generation of the rare events with large fake MET.
 In channel 2b, Z(-> ll) + jets is 9.7 % of the selected events but needs 2.5e7 generated events per 1e5 selected
@@ -71,25 +71,25 @@ import awkward as ak
 import numpy as np
 
 from hepbump._version import __version__
-from hepbump.generate.dm_channels import Channel, channel
-from hepbump.generate.dm_detector import RecoEvents, simulate_detector
-from hepbump.generate.dm_model import max_charged_leptons
-from hepbump.generate.dm_processes import (
+from hepbump.darkmachines.generate.channels import Channel, channel
+from hepbump.darkmachines.generate.detector import RecoEvents, simulate_detector
+from hepbump.darkmachines.generate.model import max_charged_leptons
+from hepbump.darkmachines.generate.processes import (
     SM_PROCESS_NAMES_GENERATED,
     GenerationCuts,
     Process,
     generate_truth,
     sm_processes,
 )
-from hepbump.generate.dm_signals import signal_benchmark
-from hepbump.io.darkmachines import build_events
+from hepbump.darkmachines.generate.signals import signal_benchmark
+from hepbump.darkmachines.format import build_events
 
 __all__ = ["SignalInjection", "DMGeneratorConfig", "DMGenerator", "generate", "write_sample"]
 
 log = logging.getLogger(__name__)
 
 _GENERATOR_NOTE = "hepbump fast parametric DM-format generator (not MadGraph/Pythia/Delphes)"
-#: Per channel, "quiet" events (MET only from Gaussian smearing, see dm_processes.GenerationCuts) are generated
+#: Per channel, "quiet" events (MET only from Gaussian smearing, see processes.GenerationCuts) are generated
 #: only above this pT_hat (GeV); validated to lose a negligible fraction of the selected events
 #: (``benchmarks/bench_dm_generate.py --validate-cuts``).
 QUIET_PT_HAT_MIN_GEV = {"1": 400.0, "2a": 50.0, "2b": 50.0, "3": 250.0, "none": 0.0}
@@ -108,7 +108,7 @@ RAW_PER_CALL = 1_000_000
 
 @dataclass(frozen=True)
 class SignalInjection:
-    """A BSM benchmark (name of :data:`hepbump.generate.dm_signals.SIGNALS`) at signal strength ``strength``
+    """A BSM benchmark (name of :data:`hepbump.darkmachines.generate.signals.SIGNALS`) at signal strength ``strength``
     (multiple of its reference cross section).
 
     >>> SignalInjection.parse("lq600_bmu:0.5")
@@ -407,7 +407,7 @@ def generate(config: DMGeneratorConfig, progress: bool = False) -> tuple[ak.Arra
 def write_sample(config: DMGeneratorConfig, path: str | os.PathLike[str], *, progress: bool = False) -> dict[str, Any]:
     """Generate straight into a CSV (the real DM format), ROOT or Parquet file (by suffix), atomically; return
     the provenance (also stored in the file, or for CSV in the sidecar ``FILE.csv.json``)."""
-    from hepbump.io.darkmachines_write import EventWriter
+    from hepbump.darkmachines.write import EventWriter
 
     gen = DMGenerator(config)
     writer = EventWriter(path)

@@ -31,7 +31,7 @@ import awkward as ak
 import numpy as np
 
 from hepbump import constants as C
-from hepbump.objects import OBJECT_TYPES
+from hepbump.darkmachines.objects import OBJECT_TYPES
 
 __all__ = ["Category", "CellGrid", "EventClasses", "classify_events", "jet_multiplicity_cap", "effective_events"]
 
@@ -285,9 +285,9 @@ def _max_pt(collections: list[ak.Array]) -> ak.Array:
 
 
 def classify_events(objects: ak.Array, grid: CellGrid | None = None) -> EventClasses:
-    """Base category code and grid cell of every event of :func:`hepbump.objects.build_objects` output.
+    """Base category code and grid cell of every event of :func:`hepbump.darkmachines.objects.build_objects` output.
 
-    >>> from hepbump.categories import Category
+    >>> from hepbump.darkmachines.categories import Category
     >>> Category.from_base_code(Category.from_key("1e_1mu_SS_2Z").base_code).key
     '1e_1mu_SS_2Z'
     """

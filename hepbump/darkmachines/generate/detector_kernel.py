@@ -3,9 +3,9 @@
 :func:`respond` turns flat truth particles with their resolutions and pre-drawn random numbers into measured
 transverse momenta, object codes, MET and the per-event quantities the channel selections use, in two passes
 over the particles (no sorting, no temporary arrays per operation). It is deterministic: every random number
-comes in as an argument, drawn by :func:`hepbump.generate.dm_detector.simulate_detector` from the caller's
+comes in as an argument, drawn by :func:`hepbump.darkmachines.generate.detector.simulate_detector` from the caller's
 :class:`numpy.random.Generator`, so a sample is reproduced by its seed. The physics (what the numbers mean) is
-documented in :mod:`hepbump.generate.dm_detector`; the thresholds arrive as :class:`DetectorParameters`.
+documented in :mod:`hepbump.darkmachines.generate.detector`; the thresholds arrive as :class:`DetectorParameters`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Object labels are a type and a 0-based pT rank: ``mu0`` the leading non-Z muon, 
 ``b0`` the leading b-tagged standard jet. Combination names join labels with ``_`` and add ``_MET`` for MassMET,
 ``_m10to76`` / ``_m106up`` for the dilepton ranges, e.g. ``mu0_b0``, ``e0_j0_j1_MET``, ``mu0_mu1_m106up``.
 
-Bin edges follow :func:`hepbump.resolution.resolution_bin_edges`. The MET term of a MassMET histogram is the
+Bin edges follow :func:`hepbump.darkmachines.resolution.resolution_bin_edges`. The MET term of a MassMET histogram is the
 quadratic sum over the objects of the category (its e, mu, gamma, Z, V_h, top, HM) and the jets of the
 combination: standard jets outside the combination are left out so that the binning does not depend on the
 jet-multiplicity split, which is decided after filling on the whole dataset.
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepbump import constants as C
-from hepbump.categories import Category, effective_events
-from hepbump.objects import OBJECT_TYPES
-from hepbump.resolution import resolution_bin_edges
+from hepbump.darkmachines.categories import Category, effective_events
+from hepbump.darkmachines.objects import OBJECT_TYPES
+from hepbump.darkmachines.resolution import resolution_bin_edges
 
 __all__ = [
     "JET_LABEL_TYPES",

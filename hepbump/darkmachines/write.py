@@ -1,18 +1,18 @@
 """Writing Dark Machines events: the DM CSV format, ROOT ``Events`` TTrees and Parquet, and the CSV converter.
 
 All outputs are atomic (:func:`hepbump.io.atomic.atomic_path`): a failure while writing leaves no file behind.
-:class:`EventWriter` streams chunks of in-memory events (the layout of :mod:`hepbump.io.darkmachines`) so that
+:class:`EventWriter` streams chunks of in-memory events (the layout of :mod:`hepbump.darkmachines.format`) so that
 files of any size are written with bounded memory.
 
 * CSV: the real DM format, E/pt/MET in MeV with six significant digits, each field and object followed by ``;``.
   Generator provenance goes into the JSON sidecar ``FILE.csv.json``.
 * ROOT: TTree ``Events`` (NanoAOD-style branches ``nJet``, ``Jet_pt``, ...; see
-  :func:`hepbump.io.darkmachines.to_collections`), TTree ``Processes`` (``processID``, ``name``) and the JSON
-  ``TObjString`` ``hepbump_provenance``.
-* Parquet: the same flat columns; process names and provenance in the file's key-value metadata.
+  :func:`hepbump.darkmachines.format.to_collections`) and the records (:mod:`hepbump.io.events`) ``processes``
+  (process names, index = ``processID``) and ``provenance``.
+* Parquet: the same flat columns and the same records in the file's key-value metadata.
 
 >>> import pathlib, tempfile
->>> from hepbump.io.darkmachines_files import read_events
+>>> from hepbump.darkmachines.read import read_events
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "a.csv").write_text("7;z_jets;1;20500;0.5;m-,50000,45000,0.1,1.0;m+,48000,46000,-0.3,-2.0;\\n")
 >>> report = convert(d / "a.csv", d / "a.root")
@@ -38,23 +38,22 @@ import pyarrow.compute as pc
 
 from hepbump.constants import MEV_TO_GEV
 from hepbump.io.atomic import atomic_path
-from hepbump.io.darkmachines import (
+from hepbump.darkmachines.format import (
     COLLECTION_FIELDS,
     DEFAULT_CHUNK_BYTES,
     OBJECT_CODES,
-    PROCESS_TREE_NAME,
-    PROCESSES_KEY,
-    PROVENANCE_KEY,
+    PROCESSES_RECORD,
+    PROVENANCE_RECORD,
     TREE_NAME,
     ParseReport,
     ProcessTable,
     categorical_parts,
-    check_input_file,
     iter_csv,
     object_codes,
     to_collections,
 )
-from hepbump.io.darkmachines_files import event_file_format, read_provenance, sidecar_path
+from hepbump.darkmachines.read import read_provenance, sidecar_path
+from hepbump.io.events import check_input_file, file_format, parquet_records, write_root_records
 
 __all__ = ["EventWriter", "write_events", "format_csv", "convert"]
 
@@ -82,7 +81,7 @@ def _format_sig(values: np.ndarray) -> pa.Array:
 def format_csv(events: ak.Array) -> bytes:
     """The DM CSV text (bytes, one line per event) of in-memory ``events`` (GeV in, MeV out).
 
-    >>> from hepbump.io.darkmachines import build_events
+    >>> from hepbump.darkmachines.format import build_events
     >>> ev = build_events(event=[3], process_index=[0], process_names=["ttbar"], weight=[1.0], met=[112.288],
     ...                   metphi=[1.74766], counts=[1], code=[1], energy=[331.927], pt=[147.558],
     ...                   eta=[-1.44969], phi=[-1.76399])
@@ -155,7 +154,7 @@ class EventWriter:
     def __init__(self, path: str | os.PathLike[str], *, fmt: str | None = None,
                  provenance: dict[str, Any] | None = None) -> None:
         self.path = Path(path)
-        self.fmt = fmt or event_file_format(self.path)
+        self.fmt = fmt or file_format(self.path)
         if self.fmt not in ("csv", "root", "parquet"):
             raise ValueError(f"unknown event-file format {self.fmt!r}; use csv, root or parquet")
         #: Stored when the file is completed; may be replaced until then (e.g. by a generator's final record).
@@ -230,14 +229,9 @@ class EventWriter:
     def _finish(self) -> None:
         names = list(self.processes.names)
         if self.fmt == "root":
-            table = self._file.mktree(PROCESS_TREE_NAME, {"processID": np.int32, "name": "string"},
-                                      title="processID -> process name")
-            table.extend({"processID": np.arange(len(names), dtype=np.int32), "name": ak.Array(names)})
-            self._file[PROVENANCE_KEY] = self._provenance_json()
+            write_root_records(self._file, {PROCESSES_RECORD: names, PROVENANCE_RECORD: self.provenance})
         elif self.fmt == "parquet":
-            self._sink.add_key_value_metadata(
-                {PROCESSES_KEY: json.dumps(names), PROVENANCE_KEY: self._provenance_json()}
-            )
+            self._sink.add_key_value_metadata(parquet_records({PROCESSES_RECORD: names, PROVENANCE_RECORD: self.provenance}))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
@@ -279,7 +273,7 @@ def convert(
     (events converted, malformed lines skipped). On any error no output file is left behind.
     """
     check_input_file(source, "Dark Machines CSV file")
-    fmt = fmt or event_file_format(target)
+    fmt = fmt or file_format(target)
     if fmt not in ("root", "parquet"):
         raise ValueError(f"convert writes ROOT or Parquet, not {fmt!r} (target {target})")
     if Path(source).resolve() == Path(target).resolve():

@@ -1,6 +1,6 @@
 """BSM benchmarks of the BumpNet paper (Table 1) for injection into DM-format samples.
 
-Each benchmark is a :class:`~hepbump.generate.dm_processes.Process` with a reference cross section ``sigma_ref``
+Each benchmark is a :class:`~hepbump.darkmachines.generate.processes.Process` with a reference cross section ``sigma_ref``
 (pb, times the branching fraction of its final state); a sample with signal strength ``mu`` contains on average
 ``mu * sigma_ref * L`` produced signal events for the sample's luminosity ``L``, before the channel selection.
 
@@ -21,14 +21,14 @@ The leptoquark rate is of the order of the NLO pair-production cross section of 
 the stop rate the NNLO+NNLL stop-pair cross section at 1 TeV; the Z' and W' rates are reference values chosen to
 give visible bumps at ~10 fb^-1 (the paper tuned its private samples to give >= 5 sigma in one histogram).
 Leptons of a pair-produced LQ/stop have opposite charges. The hadronic Z (or W) of a 1.5 TeV W' is boosted and
-usually reconstructed as one massive jet (see :mod:`hepbump.generate.dm_model`).
+usually reconstructed as one massive jet (see :mod:`hepbump.darkmachines.generate.model`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hepbump.generate.dm_model import (
+from hepbump.darkmachines.generate.model import (
     B_QUARK,
     ELECTRON,
     MUON,
@@ -41,8 +41,8 @@ from hepbump.generate.dm_model import (
     w_boson,
     z_boson,
 )
-from hepbump.generate.dm_processes import MINUS, PLUS, RANDOM, Process
-from hepbump.generate.kinematics import FallingSpectrum
+from hepbump.darkmachines.generate.processes import MINUS, PLUS, RANDOM, Process
+from hepbump.darkmachines.generate.kinematics import FallingSpectrum
 
 __all__ = ["SignalBenchmark", "SIGNALS", "signal_benchmark"]
 

@@ -1,11 +1,11 @@
 """Hard processes of the DM-format generator: production model and the Standard Model process table.
 
 A :class:`Process` produces one resonance (at rest transversely) or two particles back to back in the
-transverse plane with a smoothly falling ``pT_hat`` spectrum (:class:`hepbump.generate.kinematics.FallingSpectrum`)
+transverse plane with a smoothly falling ``pT_hat`` spectrum (:class:`hepbump.darkmachines.generate.kinematics.FallingSpectrum`)
 and Gaussian rapidities, plus optional extra emissions (the photon of tt+gamma, the Z of ttZ, ...) and a Poisson
 number of initial-state-radiation jets. The legs share equally the transverse recoil against the extra emissions
 and ISR jets (rapidities and masses unchanged), so every event balances in the transverse plane. All particles
-then decay through their decay trees (:mod:`hepbump.generate.dm_model`).
+then decay through their decay trees (:mod:`hepbump.darkmachines.generate.model`).
 
 Generation is two-staged (:func:`generate_truth`): the cheap latent variables of each event are drawn first
 (decay channels, flavours, pT_hat, ISR jets, the mismeasured-jet loss) and events that cannot pass the channel
@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from hepbump import constants as C
-from hepbump.generate.dm_model import (
+from hepbump.darkmachines.generate.model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
     KIND_LIGHT,
@@ -47,13 +47,13 @@ from hepbump.generate.dm_model import (
     w_boson,
     z_boson,
 )
-from hepbump.generate.kinematics import (
+from hepbump.darkmachines.generate.kinematics import (
     BREIT_WIGNER_HALF_RANGE,
     FallingSpectrum,
     breit_wigner_mass,
     p4_from_pt_y_phi_m,
 )
-from hepbump.resolution import relative_resolution
+from hepbump.darkmachines.resolution import relative_resolution
 
 __all__ = [
     "Extra", "Process", "GenerationCuts", "TruthEvents", "generate_truth", "SM_PROCESSES", "SM_PROCESS_NAMES_GENERATED",
@@ -357,7 +357,7 @@ def generate_truth(
     """Generate ``n_raw`` events of ``process`` and return those that survive the generation ``cuts``.
 
     First the cheap latent variables are drawn: decay channels and quark flavours (events that cannot give
-    ``cuts.min_leptons`` charged leptons dropped as early as possible, :func:`~hepbump.generate.dm_model.draw_decays`),
+    ``cuts.min_leptons`` charged leptons dropped as early as possible, :func:`~hepbump.darkmachines.generate.model.draw_decays`),
     then for the rest ``pT_hat``, ISR multiplicity, flavours and momenta, rapidity quantiles and the
     mismeasured-jet loss; events failing ``cuts`` are dropped; only then are four-momenta built for the rest.
     """
@@ -447,7 +447,7 @@ def _ttbar_like(name: str, sigma: float, extras: tuple[Extra, ...] = ()) -> Proc
 #: The Standard Model processes (Dark Machines process IDs), in a fixed order.
 SM_PROCESSES: tuple[Process, ...] = (
     # Multijets in the HT >= 600 GeV channels from pT_hat = 200 GeV: the 133-200 GeV range gives 0.28 % of the
-    # channel-3 events (validated, see hepbump.generate.darkmachines) for 3/4 of the generated multijets.
+    # channel-3 events (validated, see hepbump.darkmachines.generate.generator) for 3/4 of the generated multijets.
     Process("njets", 1.32e6, (_JET, _JET), (RANDOM, RANDOM), _QCD, pt_ref=100.0, rapidity_width=1.4,
             isr_strength=0.8, pt_hat_min=20.0, pt_hat_min_high_ht=200.0),
     Process("gam_jets", 7900.0, (PHOTON, _JET), (RANDOM, RANDOM), _PHOTON_JET, pt_ref=50.0, rapidity_width=1.3,

@@ -1,6 +1,6 @@
 """Turn the merged fill accumulator into the final DM mass histograms with metadata.
 
-After all chunks are merged (:func:`hepbump.massfill.fill_chunk` outputs added together):
+After all chunks are merged (:func:`hepbump.darkmachines.fill.fill_chunk` outputs added together):
 
 1. per base category, the nested kinematic categories are sums over cells (:meth:`CellGrid.inclusive_sums`);
    a kinematic category whose events are exactly those of a looser parent is skipped (its histograms would be
@@ -24,10 +24,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hepbump import constants as C
-from hepbump.categories import Category, CellGrid, effective_events, jet_multiplicity_cap
+from hepbump.darkmachines.categories import Category, CellGrid, effective_events, jet_multiplicity_cap
 from hepbump.histogram import make_hist
-from hepbump.massbins import passes_selection, trim_after_maximum
-from hepbump.massfill import BIN_STRIDE, SparseStore, parse_block_name
+from hepbump.darkmachines.massbins import passes_selection, trim_after_maximum
+from hepbump.darkmachines.fill import BIN_STRIDE, SparseStore, parse_block_name
 
 __all__ = ["HistogramConfig", "HistogramSet", "Subcategory", "subcategories", "assemble"]
 
@@ -143,7 +143,7 @@ def _category_metadata(sub: Subcategory, grid: CellGrid, channel: str | None, da
         "process_content": sub.process_content,
         "process_content_scope": "subcategory events, sum of weights" if sub.process_content is not None else None,
         "subcategory_events": sub.n_raw,
-        "binning": "resolution: width(m) = 0.5 sigma(m), hepbump.resolution; bins from the maximum on",
+        "binning": "resolution: width(m) = 0.5 sigma(m), hepbump.darkmachines.resolution; bins from the maximum on",
     }
 
 

@@ -13,8 +13,8 @@ In memory (:func:`read_csv`), one record per event: ``event`` (int64), ``process
 string), ``charge`` (int8: -1/0/+1), ``E``, ``pt`` (GeV), ``eta``, ``phi`` in file order. Access the type as
 ``events.objects["type"]``: the attribute ``.type`` is awkward's own (the array's type).
 
-On disk (ROOT ``Events`` TTree or Parquet, written by :mod:`hepbump.io.darkmachines_write`, read back by
-:func:`hepbump.io.darkmachines_files.read_events` or by coffea with ``BaseSchema``), one row per event with
+On disk (ROOT ``Events`` TTree or Parquet, written by :mod:`hepbump.darkmachines.write`, read back by
+:func:`hepbump.darkmachines.read.read_events` or by coffea with ``BaseSchema``), one row per event with
 NanoAOD-style flat fields, see :func:`to_collections`.
 
 >>> import pathlib, tempfile
@@ -46,10 +46,11 @@ import numpy as np
 import pyarrow.compute as pc
 
 from hepbump.constants import MEV_TO_GEV
+from hepbump.io.events import check_input_file
 
 #: MeV per GeV, exact (division by it converts the file's decimal MeV values to correctly rounded GeV).
 _MEV_PER_GEV = float(round(1.0 / MEV_TO_GEV))
-from hepbump.io.darkmachines_parse import OBJECT_CODES, BadLine, ParsedChunk, parse_chunk
+from hepbump.darkmachines.parse import OBJECT_CODES, BadLine, ParsedChunk, parse_chunk
 
 __all__ = [
     "OBJECT_CODES",
@@ -61,9 +62,8 @@ __all__ = [
     "COLLECTION_FIELDS",
     "DEFAULT_CHUNK_BYTES",
     "TREE_NAME",
-    "PROCESS_TREE_NAME",
-    "PROVENANCE_KEY",
-    "PROCESSES_KEY",
+    "PROVENANCE_RECORD",
+    "PROCESSES_RECORD",
     "ProcessTable",
     "ParseReport",
     "BadLine",
@@ -71,7 +71,6 @@ __all__ = [
     "iter_csv",
     "read_csv",
     "object_codes",
-    "check_input_file",
     "categorical_parts",
     "to_collections",
 ]
@@ -87,7 +86,7 @@ SM_PROCESS_NAMES = (
     "2gam", "Wgam", "zw", "Zgam", "zz", "single_higgs", "ttbarGam", "ttbarZ", "ttbarHiggs", "atop", "ttbarW",
     "atopbar", "ztop", "ztopbar", "4top", "ttbarWW",
 )  # fmt: skip
-#: Process IDs of the BSM benchmarks of :mod:`hepbump.generate.dm_signals` (BumpNet paper, Table 1).
+#: Process IDs of the BSM benchmarks of :mod:`hepbump.darkmachines.generate.signals` (BumpNet paper, Table 1).
 SIGNAL_PROCESS_NAMES = (
     "lq600_be", "lq600_bmu", "lq600_bebmu", "zp50_3mu", "zp50_4mu", "stop1000_bl", "wp1500_lvqq", "wp1500_qqvv",
 )  # fmt: skip
@@ -109,12 +108,12 @@ COLLECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "Muon": ("pt", "eta", "phi", "E", "charge"),
     "Photon": ("pt", "eta", "phi", "E"),
 }
-#: Name of the events TTree, of the process-name TTree, and of the JSON provenance record in ROOT/Parquet files.
+#: Name of the events TTree in ROOT files.
 TREE_NAME = "Events"
-PROCESS_TREE_NAME = "Processes"
-PROVENANCE_KEY = "hepbump_provenance"
-#: Parquet key-value metadata entry holding the JSON list of process names (index = processID).
-PROCESSES_KEY = "hepbump_processes"
+#: Records (:mod:`hepbump.io.events`) of an event file: the generator's provenance, and the JSON list of process
+#: names (index = ``processID``).
+PROVENANCE_RECORD = "provenance"
+PROCESSES_RECORD = "processes"
 #: Default size of the blocks in which CSV files are read and parsed, bytes.
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 
@@ -255,16 +254,6 @@ def _events_from_chunks(chunks: Sequence[ParsedChunk]) -> ak.Array:
 
 
 # --- CSV reading ----------------------------------------------------------------------------------------------
-
-
-def check_input_file(path: str | os.PathLike[str], what: str) -> Path:
-    """``path`` as a Path; FileNotFoundError / ValueError naming it if it is missing or not a regular file."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such {what}: {path}")
-    if not path.is_file():
-        raise ValueError(f"{path}: not a regular file")
-    return path
 
 
 def _raw_blocks(path: Path, chunk_bytes: int) -> Iterator[bytes]:

@@ -1,10 +1,10 @@
 """Parametric detector response of the DM-format generator (a fast stand-in for Delphes, not Delphes).
 
-From the truth particles of :func:`hepbump.generate.dm_processes.generate_truth`:
+From the truth particles of :func:`hepbump.darkmachines.generate.processes.generate_truth`:
 
 * semileptonic b decays (drawn with the quark flavours, probability 0.2 per b): a neutrino takes a fraction
   U(0, 0.4) of the b quark's momentum;
-* momenta are smeared with THE resolution model of hepbump, :func:`hepbump.resolution.relative_resolution`
+* momenta are smeared with THE resolution model of hepbump, :func:`hepbump.darkmachines.resolution.relative_resolution`
   (Gaussian core truncated at 5 sigma); in a fraction of events (``DM_GEN_MISMEASURED_EVENT_PROBABILITY``,
   30 %) one jet, chosen at random, has a low response ``1 - |N(0, 0.35)|`` (the loss is drawn with the event's
   other latent variables), standing in for punch-through, dead material and cracks: the source of the large
@@ -17,7 +17,7 @@ From the truth particles of :func:`hepbump.generate.dm_processes.generate_truth`
   of ``sqrt(a^2 + b^2 sum pT)`` per component. Events are balanced at truth level, so MET comes from neutrinos,
   particles beyond the calorimeter and mismeasurement.
 
-The loop over particles is compiled (:mod:`hepbump.generate.dm_detector_kernel`); the random numbers are drawn
+The loop over particles is compiled (:mod:`hepbump.darkmachines.generate.detector_kernel`); the random numbers are drawn
 here from the caller's generator, so a sample is reproduced by its seed. All numbers are in
 :mod:`hepbump.constants` (``DM_GEN_*``, ``DM_*`` thresholds).
 """
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepbump import constants as C
-from hepbump.generate.dm_channels import EventSummary
-from hepbump.generate.dm_detector_kernel import (
+from hepbump.darkmachines.generate.channels import EventSummary
+from hepbump.darkmachines.generate.detector_kernel import (
     CATEGORY_ELECTRON,
     CATEGORY_JET,
     CATEGORY_MUON,
@@ -40,7 +40,7 @@ from hepbump.generate.dm_detector_kernel import (
     directions,
     respond,
 )
-from hepbump.generate.dm_model import (
+from hepbump.darkmachines.generate.model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
     KIND_ELECTRON,
@@ -51,9 +51,9 @@ from hepbump.generate.dm_model import (
     KIND_TAU_JET,
     TruthParticles,
 )
-from hepbump.generate.kinematics import truncated_normal
-from hepbump.io.darkmachines import OBJECT_CODES
-from hepbump.resolution import relative_resolution
+from hepbump.darkmachines.generate.kinematics import truncated_normal
+from hepbump.darkmachines.format import OBJECT_CODES
+from hepbump.darkmachines.resolution import relative_resolution
 
 __all__ = ["RecoEvents", "simulate_detector"]
 
@@ -76,7 +76,7 @@ _TAU_JET_MASS_RANGE_GEV = (0.14, C.M_TAU_GEV)
 @dataclass
 class RecoEvents:
     """Reconstructed events of a batch. Listed objects are flat arrays with the index ``event`` of their event;
-    ``code`` is the index in :data:`hepbump.io.darkmachines.OBJECT_CODES` (jets as ``j`` until
+    ``code`` is the index in :data:`hepbump.darkmachines.format.OBJECT_CODES` (jets as ``j`` until
     :meth:`flat_objects` b-tags them). GeV, radians. Masses, energies and b-tags, which no selection uses, are
     computed by :meth:`flat_objects` only for the events kept."""
 
@@ -142,8 +142,8 @@ def simulate_detector(truth: TruthParticles, tail: np.ndarray, rng: np.random.Ge
     """Smear and identify the truth particles of a batch of ``tail.size`` events, compute MET and the selection
     quantities. In events with ``tail > 0`` one jet, chosen at random, has the response ``1 - tail``.
 
-    The per-particle loop runs compiled (:func:`hepbump.generate.dm_detector_kernel.respond`); the random numbers
-    are drawn here, from ``rng``, and the resolutions come from :func:`hepbump.resolution.relative_resolution`."""
+    The per-particle loop runs compiled (:func:`hepbump.darkmachines.generate.detector_kernel.respond`); the random numbers
+    are drawn here, from ``rng``, and the resolutions come from :func:`hepbump.darkmachines.resolution.relative_resolution`."""
     n, m = tail.size, truth.event.size
     event, kind = truth.event, truth.kind.copy()
     pt_true, eta, cos_phi, sin_phi = directions(truth.px, truth.py, truth.pz)

@@ -1,6 +1,6 @@
 """Physics objects of the Dark Machines analysis (BumpNet paper, section 2.2.2), vectorised with awkward + vector.
 
-From the NanoAOD-style flat branches of :mod:`hepbump.io.darkmachines` (``Electron_pt``, ``Jet_E``, ...; GeV)
+From the NanoAOD-style flat branches of :mod:`hepbump.darkmachines.format` (``Electron_pt``, ``Jet_E``, ...; GeV)
 :func:`build_objects` makes, per event, ``vector`` Momentum4D collections ordered by decreasing pT:
 
 * ``Z``: Z-boson candidates, same-flavour opposite-charge lepton pairs with ``|m_ll - 91.18 GeV| < 15 GeV``.
@@ -24,7 +24,8 @@ import numpy as np
 import vector
 
 from hepbump import constants as C
-from hepbump.io.darkmachines import COLLECTION_FIELDS
+from hepbump.darkmachines.format import COLLECTION_FIELDS
+from hepbump.errors import MissingEntryError
 
 vector.register_awkward()
 
@@ -51,7 +52,7 @@ _INPUTS = ("Electron", "Muon", "Photon", "Jet")
 
 
 def required_branches() -> tuple[str, ...]:
-    """Branch names :func:`build_objects` needs (the on-disk contract of :mod:`hepbump.io.darkmachines`)."""
+    """Branch names :func:`build_objects` needs (the on-disk contract of :mod:`hepbump.darkmachines.format`)."""
     names = ["weight", "MET_pt", "MET_phi"]
     for coll in _INPUTS:
         names += [f"{coll}_{f}" for f in COLLECTION_FIELDS[coll]]
@@ -59,17 +60,17 @@ def required_branches() -> tuple[str, ...]:
 
 
 def check_branches(fields: Iterable[str], source: str = "events") -> None:
-    """Raise ``KeyError`` naming every required branch missing from ``fields`` (the branches of ``source``).
+    """Raise :class:`~hepbump.errors.MissingEntryError` naming every required branch missing from ``fields`` (the branches of ``source``).
 
     >>> check_branches(["weight", "MET_pt"], "x.root")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    KeyError: 'x.root: missing branches MET_phi, Electron_pt, Electron_eta, ...'
+    hepbump.errors.MissingEntryError: x.root: missing branches MET_phi, Electron_pt, Electron_eta, ...
     """
     have = set(fields)
     missing = [b for b in required_branches() if b not in have]
     if missing:
-        raise KeyError(f"{source}: missing branches {', '.join(missing)}")
+        raise MissingEntryError(f"{source}: missing branches {', '.join(missing)}")
 
 
 def mass_from_energy(energy, pt, eta):

@@ -27,7 +27,7 @@ import numpy as np
 import vector
 
 from hepbump import constants as C
-from hepbump.generate.kinematics import breit_wigner_mass
+from hepbump.darkmachines.generate.kinematics import breit_wigner_mass
 from hepbump.kinematics import four_vectors, two_body_decay
 
 __all__ = [
