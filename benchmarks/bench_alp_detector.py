@@ -35,10 +35,16 @@ def _synthetic_pairs(n: int, seed: int = 1) -> PhotonPair:
     rng = np.random.default_rng(seed)
     e1 = rng.uniform(5.0, 150.0, n)
     return PhotonPair(
-        E1=e1, E2=e1 * rng.uniform(0.05, 1.0, n),
-        x1=rng.uniform(-2, 2, n), y1=rng.uniform(-3, 3, n), x2=rng.uniform(-2, 2, n), y2=rng.uniform(-3, 3, n),
-        theta1=rng.uniform(0.002, 0.06, n), theta2=rng.uniform(0.002, 0.06, n),
-        phi1=rng.uniform(-np.pi, np.pi, n), phi2=rng.uniform(-np.pi, np.pi, n),
+        E1=e1,
+        E2=e1 * rng.uniform(0.05, 1.0, n),
+        x1=rng.uniform(-2, 2, n),
+        y1=rng.uniform(-3, 3, n),
+        x2=rng.uniform(-2, 2, n),
+        y2=rng.uniform(-3, 3, n),
+        theta1=rng.uniform(0.002, 0.06, n),
+        theta2=rng.uniform(0.002, 0.06, n),
+        phi1=rng.uniform(-np.pi, np.pi, n),
+        phi2=rng.uniform(-np.pi, np.pi, n),
     )
 
 
@@ -60,8 +66,12 @@ def main() -> None:
 
     print(f"ALP detector model, {n} events, best of {args.repeat}, one core")
     print(f"  reference: numpy standard_normal (n, 10)   {t_ref:7.3f} s  {n / t_ref / 1e6:6.2f} M events/s")
-    for label, t in (("smear (poor preset)", t_smear), ("features (n, 10)", t_feat), ("m_gg with vector", t_mass),
-                     ("total", total)):
+    for label, t in (
+        ("smear (poor preset)", t_smear),
+        ("features (n, 10)", t_feat),
+        ("m_gg with vector", t_mass),
+        ("total", total),
+    ):
         print(f"  {label:40s} {t:7.3f} s  {n / t / 1e6:6.2f} M events/s  ({t / t_ref:4.1f} x reference)")
     if args.processor:
         _bench_processor(args.processor)
@@ -87,8 +97,10 @@ def _bench_processor(n: int) -> None:
             t0 = time.perf_counter()
             run_features([path], "poor", 1, options=RunOptions(executor=executor, workers=2, chunksize=50_000))
             t = time.perf_counter() - t0
-            print(f"  run_features, {executor:9s} executor           {t:7.3f} s  {n / t / 1e6:6.2f} M events/s  "
-                  f"({t / t_ref:4.1f} x reference)")
+            print(
+                f"  run_features, {executor:9s} executor           {t:7.3f} s  {n / t / 1e6:6.2f} M events/s  "
+                f"({t / t_ref:4.1f} x reference)"
+            )
 
 
 if __name__ == "__main__":

@@ -45,9 +45,11 @@ def main() -> None:
 
     ev, dt = _timed(simulate_signal, 1.0, 1.0, args.events, seed=1)
     s = ev.stats
-    print(f"goal point m_a = 1 GeV, c tau/m = 1 m/GeV: {len(ev):,} accepted events in {dt:.1f} s "
-          f"({len(ev) / dt:,.0f} events/s, {s.n_candidates / dt:,.0f} candidates/s, acceptance {s.acceptance:.4f}); "
-          f"goal <= 60 s: {'met' if dt <= 60 and len(ev) >= 1_000_000 else 'NOT met'}")
+    print(
+        f"goal point m_a = 1 GeV, c tau/m = 1 m/GeV: {len(ev):,} accepted events in {dt:.1f} s "
+        f"({len(ev) / dt:,.0f} events/s, {s.n_candidates / dt:,.0f} candidates/s, acceptance {s.acceptance:.4f}); "
+        f"goal <= 60 s: {'met' if dt <= 60 and len(ev) >= 1_000_000 else 'NOT met'}"
+    )
 
     # Reference: the same pipeline, one candidate per call (a per-event loop).
     loop_cfg = SimulationConfig(chunk_size=1, max_candidates=args.loop_candidates)
@@ -55,15 +57,21 @@ def main() -> None:
         warnings.simplefilter("ignore", AcceptanceCapWarning)
         ref, dt_ref = _timed(simulate_signal, 1.0, 1.0, args.events, seed=2, config=loop_cfg)
     rate_ref = ref.stats.n_candidates / dt_ref
-    print(f"reference per-event loop (chunk_size=1): {rate_ref:,.0f} candidates/s; "
-          f"vectorised / loop = {s.n_candidates / dt / rate_ref:,.0f}x")
+    print(
+        f"reference per-event loop (chunk_size=1): {rate_ref:,.0f} candidates/s; "
+        f"vectorised / loop = {s.n_candidates / dt / rate_ref:,.0f}x"
+    )
 
     masses = [0.1, 0.3, 1.0, 2.0, 4.5]
     ctaus = [0.05, 0.5, 5.0, 50.0, 500.0]
-    print(f"\nacceptance and throughput across the prior ({args.grid_events:,} events or "
-          f"{args.grid_budget:,} candidates per point)")
-    print(f"{'m_a [GeV]':>9} {'ctau/m [m/GeV]':>14} {'acceptance':>11} {'events':>8} {'time [s]':>8} "
-          f"{'events/s':>10} {'cand./s':>11}")
+    print(
+        f"\nacceptance and throughput across the prior ({args.grid_events:,} events or "
+        f"{args.grid_budget:,} candidates per point)"
+    )
+    print(
+        f"{'m_a [GeV]':>9} {'ctau/m [m/GeV]':>14} {'acceptance':>11} {'events':>8} {'time [s]':>8} "
+        f"{'events/s':>10} {'cand./s':>11}"
+    )
     cfg = SimulationConfig(max_candidates=args.grid_budget)
     total_events, total_time = 0, 0.0
     for m in masses:
@@ -75,8 +83,10 @@ def main() -> None:
             st = ev.stats
             total_events += len(ev)
             total_time += dt
-            print(f"{m:9.2f} {c:14.2f} {st.acceptance:11.3e} {len(ev):8d} {dt:8.2f} {len(ev) / dt:10,.0f} "
-                  f"{st.n_candidates / dt:11,.0f}{capped}")
+            print(
+                f"{m:9.2f} {c:14.2f} {st.acceptance:11.3e} {len(ev):8d} {dt:8.2f} {len(ev) / dt:10,.0f} "
+                f"{st.n_candidates / dt:11,.0f}{capped}"
+            )
     print(f"grid total: {total_events:,} events in {total_time:.1f} s ({total_events / total_time:,.0f} events/s)")
     print(f"numpy {np.__version__}; one process, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
 

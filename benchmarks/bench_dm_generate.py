@@ -2,7 +2,7 @@
 validation of its generation cuts.
 
 Throughput: for each channel, ``--events`` SM events are generated and written to a DM CSV file (the path of
-``hepbump generate dm``); events per minute are given in CPU time of this process and in wall time, with the
+``hepbump dm generate``); events per minute are given in CPU time of this process and in wall time, with the
 luminosity the sample corresponds to and the DM yield per 10 fb^-1 for comparison (DM: channel 2b 340k, channel 3
 8.5M events per 10 fb^-1, BumpNet paper section 2.2.2).
 
@@ -43,12 +43,16 @@ def throughput(channel: str, n_events: int, seed: int) -> None:
     dm = DM_YIELD_PER_10_FB.get(channel)
     ref = f" (DM: {dm:,})" if dm else ""
     rate_cpu, rate_wall = 60 * n / cpu / 1e6, 60 * n / wall / 1e6
-    print(f"channel {channel:4s}: {n:9,d} events, {rate_cpu:6.3f} M/min cpu, {rate_wall:6.3f} M/min wall (goal 1), "
-          f"{size / n:.0f} bytes/event; L = {lumi / 1000:.3g} fb^-1, {per_10fb:,.0f} events per 10 fb^-1{ref}")
+    print(
+        f"channel {channel:4s}: {n:9,d} events, {rate_cpu:6.3f} M/min cpu, {rate_wall:6.3f} M/min wall (goal 1), "
+        f"{size / n:.0f} bytes/event; L = {lumi / 1000:.3g} fb^-1, {per_10fb:,.0f} events per 10 fb^-1{ref}"
+    )
     total = sum(p["n_selected"] for p in prov["processes"].values())
     mix = sorted(prov["processes"].items(), key=lambda kv: -kv[1]["n_selected"])
-    print("    composition: " + ", ".join(f"{k} {100 * v['n_selected'] / total:.1f}%" for k, v in mix[:6]
-                                          if v["n_selected"]))
+    print(
+        "    composition: "
+        + ", ".join(f"{k} {100 * v['n_selected'] / total:.1f}%" for k, v in mix[:6] if v["n_selected"])
+    )
 
 
 def validate(channel: str, n_events: int, seed: int) -> None:
@@ -65,11 +69,15 @@ def validate(channel: str, n_events: int, seed: int) -> None:
         if not p["n_selected"]:
             continue
         k, m = p["n_selected_in_cut_region"], p["n_selected"]
-        print(f"    {name:12s} selected {m:8d}, in the cut region {k:6d} = {100 * k / m:6.3f}% "
-              f"(+- {100 * math.sqrt(max(k, 1)) / m:.3f}%)")
+        print(
+            f"    {name:12s} selected {m:8d}, in the cut region {k:6d} = {100 * k / m:6.3f}% "
+            f"(+- {100 * math.sqrt(max(k, 1)) / m:.3f}%)"
+        )
     frac, err = total_cut / max(total_sel, 1), math.sqrt(max(total_cut, 1)) / max(total_sel, 1)
-    print(f"    all          selected {total_sel:8d}, in the cut region {total_cut:6d} = "
-          f"{100 * frac:6.3f}% (+- {100 * err:.3f}%)")
+    print(
+        f"    all          selected {total_sel:8d}, in the cut region {total_cut:6d} = "
+        f"{100 * frac:6.3f}% (+- {100 * err:.3f}%)"
+    )
 
 
 def main() -> None:

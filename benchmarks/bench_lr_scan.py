@@ -34,8 +34,12 @@ def main() -> None:
 
     rng = np.random.default_rng(args.seed)
     edges = np.linspace(500.0, 2000.0, args.bins + 1)
-    times: dict[str, list[float]] = {"smooth_background": [], "lr_scan (fitted bkg)": [],
-                                      "lr_scan (known bkg)": [], "pyhf_discovery (5-bin window)": []}
+    times: dict[str, list[float]] = {
+        "smooth_background": [],
+        "lr_scan (fitted bkg)": [],
+        "lr_scan (known bkg)": [],
+        "pyhf_discovery (5-bin window)": [],
+    }
     for _ in range(args.histograms):
         shape = DijetShape(p1=rng.uniform(5, 15), p2=rng.uniform(2, 6))
         bkg = expected_counts(edges, shape.unnormalised, total=10 ** rng.uniform(4, 6))
@@ -47,10 +51,13 @@ def main() -> None:
         j = args.bins // 2
         template = gaussian_template(edges, 0.5 * (edges[j] + edges[j + 1]), 15.0)
         times["pyhf_discovery (5-bin window)"].append(
-            timed(pyhf_discovery, data, bkg, template, window=slice(j - 2, j + 3)))
+            timed(pyhf_discovery, data, bkg, template, window=slice(j - 2, j + 3))
+        )
 
-    print(f"# {args.histograms} histograms of {args.bins} bins, {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}")
+    print(
+        f"# {args.histograms} histograms of {args.bins} bins, {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}"
+    )
     ref = float(np.median(times["lr_scan (fitted bkg)"]))
     for name, values in times.items():
         med = float(np.median(values))

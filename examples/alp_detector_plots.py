@@ -38,8 +38,13 @@ def main() -> None:
             mgg[label] = diphoton_mass(measured)
             styles[label] = {"color": f"C{i}", "ls": LINESTYLES[j % len(LINESTYLES)]}
             measured_by_label[f"$m_a$ = {mass:g} GeV, {res}"] = measured
-    plot_mgg(mgg, args.out_dir / "mgg_benchmarks.png", true_masses_gev=BENCHMARKS_GEV, styles=styles,
-             title=r"ALP $\to\gamma\gamma$ at SHiP, $c\tau/m$ = 1 m/GeV")
+    plot_mgg(
+        mgg,
+        args.out_dir / "mgg_benchmarks.png",
+        true_masses_gev=BENCHMARKS_GEV,
+        styles=styles,
+        title=r"ALP $\to\gamma\gamma$ at SHiP, $c\tau/m$ = 1 m/GeV",
+    )
     kin, kin_styles = {}, {}
     last = args.resolutions[-1]
     for i, mass in enumerate(BENCHMARKS_GEV):

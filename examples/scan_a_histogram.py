@@ -1,6 +1,6 @@
 """Scan a histogram for bumps and cross-check the best candidate with pyhf.
 
-    python examples/scan_a_histogram.py
+python examples/scan_a_histogram.py
 """
 
 import numpy as np

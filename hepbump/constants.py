@@ -20,7 +20,7 @@ SQRT_S_13TEV_GEV = 13000.0
 #: Dark Machines files store energies and momenta in MeV.
 MEV_TO_GEV = 1.0e-3
 
-# --- Dark Machines objects, categories and resolution binning (hepbump.darkmachines.resolution / objects / categories) ---
+# --- Dark Machines objects, categories and resolution binning (hepbump.darkmachines) ---
 # Detector resolution model used for the resolution-based variable binning (BumpNet paper section 2.2.2) and
 # by the DM-format event generator for smearing. Relative resolutions sigma/p are dimensionless; stochastic
 # terms in sqrt(GeV), noise terms in GeV. Delphes "ATLAS" card (delphes/cards/delphes_card_ATLAS.tcl):
@@ -129,11 +129,11 @@ ALP_SIM_MAX_CANDIDATES_PER_EVENT = 2_000_000
 ALP_SIM_MAX_CANDIDATES = 500_000_000
 
 # --- Dark Machines event format, object definitions, channels and the DM-format generator ------------------
-# --- (hepbump.darkmachines.format, hepbump.darkmachines.generate) ------------------------------------------------------------
+# --- (hepbump.darkmachines.format, hepbump.darkmachines.generate) ---------------------------------------------
 #: Most objects stored per event in a Dark Machines file (arXiv:2105.14027).
 DM_MAX_OBJECTS = 20
 #: Dark Machines object thresholds (arXiv:2105.14027): transverse momentum in GeV, upper limit on |eta|.
-#: The BumpNet paper quotes |eta| < 2.5 for electrons; the DM paper (and issue 3) use 2.7 for e and mu.
+#: The BumpNet paper quotes |eta| < 2.5 for electrons; the DM paper uses 2.7 for e and mu, and so does hepbump.
 DM_JET_PT_MIN_GEV = 20.0
 DM_JET_ABS_ETA_MAX = 2.8
 DM_ELECTRON_PT_MIN_GEV = 15.0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hepbump.errors import InputError
 from hepbump.histogram import make_hist
 from hepbump.io.atomic import atomic_path
 from hepbump.io.rootio import write_histograms
@@ -36,6 +37,28 @@ class DemoConfig:
     signal_width_bins: float = 1.0
     window_sigmas: float = 2.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would compute nonsense (an InputError naming the setting)."""
+        if not (np.isfinite(self.mass_min) and np.isfinite(self.mass_max) and 0 < self.mass_min < self.mass_max):
+            raise InputError(f"demo mass range must satisfy 0 < min < max, got [{self.mass_min}, {self.mass_max}] GeV")
+        if self.n_bins < 2:
+            raise InputError(f"demo needs at least 2 bins, got {self.n_bins}")
+        if not (np.isfinite(self.signal_mass) and self.mass_min < self.signal_mass < self.mass_max):
+            raise InputError(
+                f"--signal-mass {self.signal_mass:g} GeV is outside the spectrum range "
+                f"({self.mass_min:g}, {self.mass_max:g}) GeV"
+            )
+        for name in ("background_events", "signal_events"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(f"demo {name.replace('_', ' ')} must be finite and >= 0, got {value}")
+        if not self.background_events > 0:
+            raise InputError("demo background events must be > 0")
+        for name in ("signal_width_bins", "window_sigmas"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise InputError(f"demo {name.replace('_', ' ')} must be finite and > 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -64,8 +87,13 @@ def run_demo(config: DemoConfig, out_dir: str | Path) -> DemoResult:
     sigma_true = config.signal_width_bins * float(np.diff(edges).mean())
     signal = config.signal_events * gaussian_template(edges, config.signal_mass, sigma_true)
     data = rng.poisson(background + signal).astype(float)
-    log.info("generated %d events (%.0f background, %.0f signal at %.0f GeV)", data.sum(),
-             background.sum(), signal.sum(), config.signal_mass)
+    log.info(
+        "generated %d events (%.0f background, %.0f signal at %.0f GeV)",
+        data.sum(),
+        background.sum(),
+        signal.sum(),
+        config.signal_mass,
+    )
 
     scan = lr_scan((data, edges), width=config.signal_width_bins)
     j = scan.best_index
@@ -75,8 +103,13 @@ def run_demo(config: DemoConfig, out_dir: str | Path) -> DemoResult:
     lr_window = lr_significance_known(
         (data[window], edges[window.start : window.stop + 1]), scan.background[window], template[window]
     )
-    log.info("LR scan: max local Z = %.2f at %.1f GeV; pyhf window Z = %.2f (LR on the same window %.2f)",
-             scan.max_z, scan.best_position, check.z, float(lr_window.z[0]))
+    log.info(
+        "LR scan: max local Z = %.2f at %.1f GeV; pyhf window Z = %.2f (LR on the same window %.2f)",
+        scan.max_z,
+        scan.best_position,
+        check.z,
+        float(lr_window.z[0]),
+    )
 
     summary = {
         "config": asdict(config),
@@ -101,10 +134,25 @@ def run_demo(config: DemoConfig, out_dir: str | Path) -> DemoResult:
     png_file = out_dir / "demo_scan.png"
     summary_file = out_dir / "summary.json"
     write_histograms(root_file, hists, meta)
-    plot_scan((data, edges), scan, png_file, truth_mass=config.signal_mass,
-              title="hepbump demo: dijet-like background + injected Gaussian",
-              extra_z={"pyhf Z (window, fitted bkg)": check.z})
+    plot_scan(
+        (data, edges),
+        scan,
+        png_file,
+        truth_mass=config.signal_mass,
+        title="hepbump demo: dijet-like background + injected Gaussian",
+        extra_z={"pyhf Z (window, fitted bkg)": check.z},
+    )
     with atomic_path(summary_file) as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    return DemoResult(scan.best_position, scan.max_z, float(scan.signal_yield[j]), float(scan.signal_yield_error[j]),
-                      check.z, check.p0, float(lr_window.z[0]), str(root_file), str(png_file), str(summary_file))
+    return DemoResult(
+        scan.best_position,
+        scan.max_z,
+        float(scan.signal_yield[j]),
+        float(scan.signal_yield_error[j]),
+        check.z,
+        check.p0,
+        float(lr_window.z[0]),
+        str(root_file),
+        str(png_file),
+        str(summary_file),
+    )

@@ -12,6 +12,8 @@ from typing import Any
 import hist
 import numpy as np
 
+from hepbump.errors import InputError
+
 __all__ = ["Binned", "as_binned", "make_hist", "bin_quadrature"]
 
 
@@ -41,17 +43,15 @@ class Binned:
 
 def _validate(counts: np.ndarray, edges: np.ndarray, where: str) -> None:
     if counts.ndim != 1:
-        raise ValueError(f"{where}: expected a one-dimensional histogram, got counts of shape {counts.shape}")
+        raise InputError(f"{where}: expected a one-dimensional histogram, got counts of shape {counts.shape}")
     if edges.shape != (counts.size + 1,):
-        raise ValueError(
-            f"{where}: {counts.size} bins need {counts.size + 1} edges, got {edges.size}"
-        )
+        raise InputError(f"{where}: {counts.size} bins need {counts.size + 1} edges, got {edges.size}")
     if counts.size == 0:
-        raise ValueError(f"{where}: histogram has no bins")
+        raise InputError(f"{where}: histogram has no bins")
     if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
-        raise ValueError(f"{where}: bin edges must be finite and strictly increasing")
+        raise InputError(f"{where}: bin edges must be finite and strictly increasing")
     if not np.all(np.isfinite(counts)):
-        raise ValueError(f"{where}: counts contain NaN or infinity")
+        raise InputError(f"{where}: counts contain NaN or infinity")
 
 
 def _axis_edges(axis: Any) -> np.ndarray:
@@ -86,7 +86,7 @@ def as_binned(obj: Any) -> Binned:
     if hasattr(obj, "values") and hasattr(obj, "axes"):
         axes = obj.axes
         if len(axes) != 1:
-            raise ValueError(f"expected a one-dimensional histogram, got {len(axes)} axes")
+            raise InputError(f"expected a one-dimensional histogram, got {len(axes)} axes")
         axis = axes[0]
         edges = _axis_edges(axis)
         counts = np.asarray(obj.values(), dtype=float)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import vector
 
+from hepbump.errors import InputError
+
 __all__ = [
     "kallen_lambda",
     "two_body_momentum_gev",
@@ -49,15 +51,15 @@ def two_body_momentum_gev(m_parent: ArrayLike, m1: ArrayLike, m2: ArrayLike) -> 
     >>> two_body_momentum_gev(1.0, 0.6, 0.6)
     Traceback (most recent call last):
     ...
-    ValueError: two-body decay forbidden: m1 + m2 = 1.2 GeV exceeds the parent mass 1 GeV
+    hepbump.errors.InputError: two-body decay forbidden: m1 + m2 = 1.2 GeV exceeds the parent mass 1 GeV
     """
     m_parent, m1, m2 = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (m_parent, m1, m2)))
     if np.any(m1 < 0) or np.any(m2 < 0) or np.any(m_parent <= 0):
-        raise ValueError("two-body decay needs a positive parent mass and non-negative daughter masses")
+        raise InputError("two-body decay needs a positive parent mass and non-negative daughter masses")
     forbidden = m1 + m2 > m_parent
     if np.any(forbidden):
         i = np.flatnonzero(forbidden.ravel())[0]
-        raise ValueError(
+        raise InputError(
             f"two-body decay forbidden: m1 + m2 = {(m1 + m2).ravel()[i]:.6g} GeV exceeds the parent mass "
             f"{m_parent.ravel()[i]:.6g} GeV"
         )
@@ -94,7 +96,7 @@ def two_body_rest_frame(
     shape = np.broadcast_shapes(np.shape(m_parent), np.shape(m1), np.shape(m2))
     if n is None:
         if len(shape) != 1:
-            raise ValueError("two_body_rest_frame: give n when all masses are scalars")
+            raise InputError("two_body_rest_frame: give n when all masses are scalars")
         n = shape[0]
     m_parent, m1, m2 = (np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (m_parent, m1, m2))
     p_star = two_body_momentum_gev(m_parent, m1, m2)

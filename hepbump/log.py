@@ -27,10 +27,14 @@ def verbosity_to_level(verbose: int) -> int:
 
 
 def configure_logging(verbose: int = 0) -> None:
-    """Send hepbump's log records to the terminal through rich, at the level given by ``verbose``."""
+    """Send hepbump's log records to stderr through rich, at the level given by ``verbose``.
+
+    stderr, never stdout: a command's stdout carries its results only.
+    """
+    from rich.console import Console
     from rich.logging import RichHandler
 
-    handler = RichHandler(show_path=False, rich_tracebacks=False)
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root = logging.getLogger("hepbump")
     root.handlers[:] = [handler]

@@ -37,15 +37,28 @@ def plot_scan(
     b = as_binned(histogram)
     plt.style.use(mplhep.style.ROOT)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
-    mplhep.histplot(b.counts, b.edges, yerr=np.sqrt(np.maximum(b.counts, 0)), histtype="errorbar", ax=top,
-                    label="data", color="black", markersize=3)
+    mplhep.histplot(
+        b.counts,
+        b.edges,
+        yerr=np.sqrt(np.maximum(b.counts, 0)),
+        histtype="errorbar",
+        ax=top,
+        label="data",
+        color="black",
+        markersize=3,
+    )
     mplhep.histplot(result.background, b.edges, ax=top, label="background fit", color="tab:orange", lw=2)
     top.set_yscale("log")
     top.set_ylabel("Events / bin")
     if truth_mass is not None:
         for ax in (top, bottom):
-            ax.axvline(truth_mass, color="tab:green", ls=":", lw=1.5,
-                       label=f"injected signal ({truth_mass:g} GeV)" if ax is top else None)
+            ax.axvline(
+                truth_mass,
+                color="tab:green",
+                ls=":",
+                lw=1.5,
+                label=f"injected signal ({truth_mass:g} GeV)" if ax is top else None,
+            )
     text = f"max local Z = {result.max_z:.2f} at {result.best_position:.4g} GeV"
     for key, value in (extra_z or {}).items():
         text += f"\n{key} = {value:.2f}"

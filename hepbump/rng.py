@@ -46,7 +46,9 @@ def event_rng(
     if first_entry < 0:
         raise InputError(f"first_entry must be >= 0, got {first_entry}")
     if draws_per_event < 1 or draws_per_event % PHILOX_WORDS_PER_BLOCK:
-        raise InputError(f"draws_per_event must be a positive multiple of {PHILOX_WORDS_PER_BLOCK}, got {draws_per_event}")
+        raise InputError(
+            f"draws_per_event must be a positive multiple of {PHILOX_WORDS_PER_BLOCK}, got {draws_per_event}"
+        )
     spawn = stream if isinstance(stream, tuple) else (stream,)
     key = np.random.SeedSequence(int(seed), spawn_key=tuple(int(s) for s in spawn)).generate_state(2, np.uint64)
     counter = [(draws_per_event // PHILOX_WORDS_PER_BLOCK) * int(first_entry), 0, 0, 0]

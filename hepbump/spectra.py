@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepbump.constants import SQRT_S_13TEV_GEV
+from hepbump.errors import InputError
 from hepbump.histogram import bin_quadrature
 
 __all__ = ["DijetShape", "expected_counts"]
+
 
 @dataclass(frozen=True)
 class DijetShape:
@@ -29,11 +31,13 @@ class DijetShape:
     def unnormalised(self, mass: np.ndarray) -> np.ndarray:
         x = np.asarray(mass, dtype=float) / self.sqrt_s
         if np.any((x <= 0) | (x >= 1)):
-            raise ValueError("dijet function: masses must lie in (0, sqrt(s))")
+            raise InputError("dijet function: masses must lie in (0, sqrt(s))")
         return (1.0 - x) ** self.p1 * x ** (-(self.p2 + self.p3 * np.log(x)))
 
 
-def expected_counts(edges: np.ndarray, density: Callable[[np.ndarray], np.ndarray], total: float | None = None) -> np.ndarray:
+def expected_counts(
+    edges: np.ndarray, density: Callable[[np.ndarray], np.ndarray], total: float | None = None
+) -> np.ndarray:
     """Integrate ``density`` over each bin (Gauss-Legendre); rescale to ``total`` events if given.
 
     >>> expected_counts(np.array([0.0, 1.0, 2.0]), lambda m: 2.0 * m).tolist()

@@ -75,7 +75,8 @@ class ALPFeatureProcessor(processor.ProcessorABC):
         cols["ctau_over_m"] = np.asarray(events["ctau_over_m"], dtype=np.float64)
         cols["group"] = np.asarray(events["group"], dtype=_DTYPES["group"])
         cols["pair_label"] = (
-            np.asarray(events["pair_label"], dtype=_DTYPES["pair_label"]) if "pair_label" in events.fields
+            np.asarray(events["pair_label"], dtype=_DTYPES["pair_label"])
+            if "pair_label" in events.fields
             else np.full(n, -1, dtype=_DTYPES["pair_label"])
         )
         cols["file_index"] = np.full(n, int(meta["file_index"]), dtype=_DTYPES["file_index"])
@@ -186,7 +187,9 @@ def run_features(
         f"{i}:{samples[i]}": {
             "files": {str(p): TREE_NAME},
             "metadata": {
-                "file_index": i, "stream": streams[i], "sample": samples[i],
+                "file_index": i,
+                "stream": streams[i],
+                "sample": samples[i],
                 "group_hists": infos[i].get("mode") == "signal",
             },
         }
@@ -203,8 +206,12 @@ def run_features(
         mgg = None
     hists, hist_meta = _split_histograms(mgg, columns, samples, paths, res, seed)
     metadata = {
-        "resolution": res.to_dict(), "seed": int(seed), "geometry": geo.to_dict(), "executor": options.executor,
-        "files": [str(p) for p in paths], "modes": [info.get("mode") for info in infos],
+        "resolution": res.to_dict(),
+        "seed": int(seed),
+        "geometry": geo.to_dict(),
+        "executor": options.executor,
+        "files": [str(p) for p in paths],
+        "modes": [info.get("mode") for info in infos],
         "feature_names": list(FEATURE_NAMES),
         "random_streams": streams,
     }
@@ -238,8 +245,12 @@ def _split_histograms(
             else:
                 name, rows = f"mgg_{sample}_group{group}", in_file & (columns["group"] == group)
             info: dict[str, Any] = {
-                "file": str(paths[i]), "group": group, "n_events": int(rows.sum()),
-                "resolution": res.name, "resolution_values": res.to_dict(), "seed": int(seed),
+                "file": str(paths[i]),
+                "group": group,
+                "n_events": int(rows.sum()),
+                "resolution": res.name,
+                "resolution_values": res.to_dict(),
+                "seed": int(seed),
             }
             if group != INCLUSIVE_GROUP and rows.any():
                 info["m_a_gev"] = float(columns["m_a"][rows][0])

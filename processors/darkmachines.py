@@ -1,9 +1,10 @@
 """coffea processor of the Dark Machines mass histograms (glue over hepbump.darkmachines.objects / categories / fill).
 
 :class:`DarkMachinesProcessor` reads the NanoAOD-style flat branches of :mod:`hepbump.darkmachines.format` with
-``BaseSchema`` (ROOT ``Events`` trees or Parquet), builds the objects (:func:`hepbump.darkmachines.objects.build_objects`),
-classifies the events (:func:`hepbump.darkmachines.categories.classify_events`) and fills the resolution-binned mass
-histograms (:func:`hepbump.darkmachines.fill.fill_chunk`). ``postprocess`` decides the jet-multiplicity caps on the whole
+``BaseSchema`` (ROOT ``Events`` trees or Parquet), builds the objects
+(:func:`~hepbump.darkmachines.objects.build_objects`), classifies the events
+(:func:`~hepbump.darkmachines.categories.classify_events`) and fills the resolution-binned mass histograms
+(:func:`~hepbump.darkmachines.fill.fill_chunk`). ``postprocess`` decides the jet-multiplicity caps on the whole
 dataset, trims and selects (:func:`hepbump.darkmachines.histograms.assemble`) and returns a
 :class:`hepbump.darkmachines.histograms.HistogramSet`.
 

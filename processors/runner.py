@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coffea import processor
-from coffea.nanoevents import BaseSchema
-
 from hepbump.errors import HepbumpError, InputError
-from hepbump.io.events import EventFileInfo, inspect_event_file
+from hepbump.io.events import EventFileInfo, describe_exception, inspect_event_file
 
-__all__ = ["EXECUTORS", "RunOptions", "executor", "check_files", "run", "unwrap_coffea_error"]
+__all__ = ["EXECUTORS", "RunOptions", "executor", "check_files", "run", "unwrap_coffea_error", "read_error"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +68,8 @@ def executor(options: RunOptions) -> Iterator[Any]:
 
     Failed chunks are not retried: hepbump's processors are deterministic, so a retry would fail again.
     """
+    from coffea import processor
+
     status = options.show_progress
     if options.executor == "iterative":
         yield processor.IterativeExecutor(status=status, retries=0)
@@ -85,8 +85,12 @@ def executor(options: RunOptions) -> Iterator[Any]:
             with Client(options.scheduler) as client:
                 yield processor.DaskExecutor(client=client, status=status)
         else:
-            with LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+            with (
+                LocalCluster(
+                    n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 yield processor.DaskExecutor(client=client, status=status)
 
 
@@ -131,8 +135,51 @@ def unwrap_coffea_error(exc: BaseException) -> BaseException:
     return cause
 
 
+#: Packages whose frames in a traceback show that the error happened while reading an event file.
+_READER_PACKAGES = ("uproot", "pyarrow", "fsspec", "awkward_pandas")
+#: Exception types that are programming errors even when raised inside a reader.
+_BUG_TYPES = (TypeError, AttributeError, NameError, AssertionError, NotImplementedError, ImportError)
+_FILENAME_RE = re.compile(r"filename='([^']+)'")
+
+
+def _raised_in_reader(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.split(".")[0] in _READER_PACKAGES:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def read_error(exc: BaseException, files: Sequence[str] = ()) -> InputError | None:
+    """An InputError naming the file, when ``exc`` (as coffea raised it) is a failure to read an event file.
+
+    coffea wraps the error of a chunk in a bare ``Exception`` whose message names the work item
+    (``filename='...'``); the original error comes from uproot or pyarrow (a short read of a truncated file, a
+    decompression error, a corrupt basket, ...). Errors of other origin (bugs) give ``None``.
+    """
+    cause = unwrap_coffea_error(exc)
+    if cause is exc and type(exc) is not Exception:
+        return None
+    if isinstance(cause, _BUG_TYPES):
+        return None
+    if not (isinstance(cause, (OSError, EOFError)) or _raised_in_reader(cause)):
+        return None
+    names: list[str] = []
+    link: BaseException | None = exc
+    while link is not None:
+        names += _FILENAME_RE.findall(str(link))
+        link = link.__cause__
+    if not names:
+        names = list(files)[:1] if len(list(files)) == 1 else []
+    where = names[0] if names else "one of the event files"
+    detail = describe_exception(cause)
+    return InputError(f"{where}: cannot read the events, the file is damaged or truncated ({detail})")
+
+
 def run(
-    processor_instance: processor.ProcessorABC,
+    processor_instance: Any,
     fileset: Mapping[str, Mapping[str, Any] | Sequence[str]],
     *,
     tree: str,
@@ -141,8 +188,13 @@ def run(
 ) -> Any:
     """Run ``processor_instance`` over a coffea ``fileset`` with ``processor.Runner`` (BaseSchema).
 
-    Use :func:`check_files` first. hepbump's own errors raised inside ``process`` come out unwrapped.
+    Use :func:`check_files` first. hepbump's own errors raised inside ``process`` come out unwrapped; an
+    event file that cannot be read half-way (truncated, corrupt) is an InputError naming it
+    (:func:`read_error`).
     """
+    from coffea import processor
+    from coffea.nanoevents import BaseSchema
+
     try:
         with executor(options) as exe:
             runner = processor.Runner(
@@ -157,4 +209,10 @@ def run(
         cause = unwrap_coffea_error(exc)
         if cause is not exc and isinstance(cause, HepbumpError):
             raise cause from exc
+        files = [
+            f for entry in fileset.values() for f in (entry.get("files", {}) if isinstance(entry, Mapping) else entry)
+        ]
+        error = read_error(exc, files)
+        if error is not None:
+            raise error from exc
         raise

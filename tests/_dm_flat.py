@@ -36,8 +36,10 @@ def flat_events(records: list[dict]) -> ak.Array:
             out[f"{coll}_pt"].append([o[0] for o in objs])
             out[f"{coll}_eta"].append([o[1] for o in objs])
             out[f"{coll}_phi"].append([o[2] for o in objs])
-            masses = [o[3] if coll == "Jet" else (0.000511 if coll == "Electron" else 0.10566 if coll == "Muon" else 0.0)
-                      for o in objs]
+            masses = [
+                o[3] if coll == "Jet" else (0.000511 if coll == "Electron" else 0.10566 if coll == "Muon" else 0.0)
+                for o in objs
+            ]
             out[f"{coll}_E"].append([float(_energy(o[0], o[1], m)) for o, m in zip(objs, masses)])
             if coll in ("Electron", "Muon"):
                 out[f"{coll}_charge"].append([o[3] for o in objs])

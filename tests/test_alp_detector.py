@@ -175,16 +175,29 @@ def test_features_reject_nonpositive_inputs():
 
 def _events_from_decay(mass, e1, e2, alpha, rotate=0.3):
     """Two massless photons with energies e1, e2 and opening angle alpha, tilted away from the beam axis."""
+
     def direction(theta, phi):
         return np.array([math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)])
 
     # photon 1 at polar angle `rotate`, photon 2 in the same azimuthal plane at `rotate + alpha`
     d1, d2 = direction(rotate, 0.7), direction(rotate + alpha, 0.7)
-    return ak.Array({
-        "g1_E": [e1], "g1_px": [e1 * d1[0]], "g1_py": [e1 * d1[1]], "g1_pz": [e1 * d1[2]],
-        "g2_E": [e2], "g2_px": [e2 * d2[0]], "g2_py": [e2 * d2[1]], "g2_pz": [e2 * d2[2]],
-        "g1_x": [0.1], "g1_y": [0.2], "g2_x": [-0.1], "g2_y": [0.3], "m_a": [mass],
-    })
+    return ak.Array(
+        {
+            "g1_E": [e1],
+            "g1_px": [e1 * d1[0]],
+            "g1_py": [e1 * d1[1]],
+            "g1_pz": [e1 * d1[2]],
+            "g2_E": [e2],
+            "g2_px": [e2 * d2[0]],
+            "g2_py": [e2 * d2[1]],
+            "g2_pz": [e2 * d2[2]],
+            "g1_x": [0.1],
+            "g1_y": [0.2],
+            "g2_x": [-0.1],
+            "g2_y": [0.3],
+            "m_a": [mass],
+        }
+    )
 
 
 def test_truth_angles_and_mass_of_hand_built_pair():

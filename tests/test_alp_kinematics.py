@@ -15,6 +15,7 @@ from hepbump.alp.kinematics import (
     propagate_to_plane,
     truncated_exponential_inverse_cdf,
 )
+from hepbump.alp.priors import ALPPrior, LogUniform
 from hepbump.kinematics import (
     boost_to_lab,
     four_vectors,
@@ -23,7 +24,6 @@ from hepbump.kinematics import (
     two_body_momentum_gev,
     two_body_rest_frame,
 )
-from hepbump.alp.priors import ALPPrior, LogUniform
 
 # --- two-body momentum ----------------------------------------------------------------------------------------
 

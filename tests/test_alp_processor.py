@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from hepbump.alp.detector import smear, smearing_rng, truth_photons
 from hepbump.alp.features import FEATURE_NAMES, diphoton_mass, features, mgg_axis
-from hepbump.rng import stream_key
 from hepbump.alp.io import read_events, read_run_info, write_events
 from hepbump.alp.simulate import simulate_signal
 from hepbump.cli import app
+from hepbump.errors import OutputError
 from hepbump.io.rootio import read_histograms, read_metadata
+from hepbump.rng import stream_key
 from processors.alp import COLUMNS, INCLUSIVE_GROUP, run_features
 from processors.runner import RunOptions
 
@@ -36,8 +37,9 @@ def files(tmp_path_factory):
     write_events(bkg, cols, dict(ev.run_info, mode="background"))
     # pairs-mode layout: adjacent rows share a group, pair_label alternates same (1) / different (0)
     ev = simulate_signal(0.3, 5.0, 80, seed=4)
-    cols = dict(ev.columns, group=np.arange(80, dtype=np.int64) // 2,
-                pair_label=(np.arange(80) // 2 % 2).astype(np.int8))
+    cols = dict(
+        ev.columns, group=np.arange(80, dtype=np.int64) // 2, pair_label=(np.arange(80) // 2 % 2).astype(np.int8)
+    )
     pairs = d / "pairs.root"
     write_events(pairs, cols, dict(ev.run_info, mode="pairs"))
     return {"a": sig_a, "b": sig_b, "bkg": bkg, "pairs": pairs, "dir": d}
@@ -142,10 +144,27 @@ def test_bad_input(files, tmp_path):
 
 def test_cli_end_to_end(files, tmp_path):
     out, hists, plots = tmp_path / "features.parquet", tmp_path / "mgg.root", tmp_path / "plots"
-    result = CliRunner().invoke(app, [
-        "alp", "features", str(files["a"]), str(files["b"]), "--resolution", "poor", "--seed", "1",
-        "--out", str(out), "--hists", str(hists), "--plots", str(plots), "--chunksize", "100",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "alp",
+            "features",
+            str(files["a"]),
+            str(files["b"]),
+            "--resolution",
+            "poor",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--hists",
+            str(hists),
+            "--plots",
+            str(plots),
+            "--chunksize",
+            "100",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out)
     assert table.column_names == list(COLUMNS) and table.num_rows == 470
@@ -160,26 +179,53 @@ def test_cli_end_to_end(files, tmp_path):
     assert (plots / "mgg.png").stat().st_size > 0 and (plots / "photons.png").stat().st_size > 0
     assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporaries
 
-    custom = CliRunner().invoke(app, [
-        "alp", "features", str(files["a"]), "--resolution", "good", "--sigma-e", "0.2", "--out", str(out),
-    ])
+    custom = CliRunner().invoke(
+        app,
+        [
+            "alp",
+            "features",
+            str(files["a"]),
+            "--resolution",
+            "good",
+            "--sigma-e",
+            "0.2",
+            "--out",
+            str(out),
+        ],
+    )
     assert custom.exit_code == 0, custom.output
     record = json.loads(pq.read_table(out).schema.metadata[b"hepbump"])
-    assert record["resolution"] == {"name": "custom", "sigma_e_rel": 0.2, "sigma_theta_rad": 0.005,
-                                    "sigma_phi_rad": 0.005, "sigma_hit_m": 0.001}
+    assert record["resolution"] == {
+        "name": "custom",
+        "sigma_e_rel": 0.2,
+        "sigma_theta_rad": 0.005,
+        "sigma_phi_rad": 0.005,
+        "sigma_hit_m": 0.001,
+    }
 
 
 def test_cli_bad_input_exits_with_a_clear_message(files, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-c", "from hepbump.cli import main; main()", "alp", "features",
-         str(tmp_path / "nope.root"), "--out", str(tmp_path / "f.parquet")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "from hepbump.cli import main; main()",
+            "alp",
+            "features",
+            str(tmp_path / "nope.root"),
+            "--out",
+            str(tmp_path / "f.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "hepbump: error:" in proc.stderr and "nope.root" in proc.stderr
     assert not (tmp_path / "f.parquet").exists()
     bad_out = CliRunner().invoke(app, ["alp", "features", str(files["a"]), "--out", str(tmp_path / "f.csv")])
-    assert isinstance(bad_out.exception, ValueError) and "must end in .parquet" in str(bad_out.exception)
-    bad_res = CliRunner().invoke(app, ["alp", "features", str(files["a"]), "--sigma-phi", "-1",
-                                       "--out", str(tmp_path / "f.parquet")])
+    assert isinstance(bad_out.exception, OutputError) and "must end in .parquet" in str(bad_out.exception)
+    bad_res = CliRunner().invoke(
+        app, ["alp", "features", str(files["a"]), "--sigma-phi", "-1", "--out", str(tmp_path / "f.parquet")]
+    )
     assert isinstance(bad_res.exception, ValueError) and "sigma_phi_rad" in str(bad_res.exception)

@@ -47,8 +47,10 @@ def _mismatches(mgg: np.ndarray, published: tuple[float, float, float]) -> list[
 @pytest.fixture(scope="module")
 def truth_by_mass():
     config = SimulationConfig(geometry="default")
-    return {m: truth_photons(simulate_signal(m, 1.0, N_EVENTS, seed=20240 + i, config=config).columns)
-            for i, m in enumerate((0.2, 1.0, 4.0))}
+    return {
+        m: truth_photons(simulate_signal(m, 1.0, N_EVENTS, seed=20240 + i, config=config).columns)
+        for i, m in enumerate((0.2, 1.0, 4.0))
+    }
 
 
 @pytest.mark.parametrize("preset", ["good-ref", "poor-ref"])

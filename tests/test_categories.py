@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from _dm_flat import flat_events
 
+from _dm_flat import flat_events
 from hepbump.darkmachines.categories import Category, CellGrid, classify_events, effective_events, jet_multiplicity_cap
 from hepbump.darkmachines.histograms import subcategories
 from hepbump.darkmachines.objects import build_objects
@@ -15,8 +15,15 @@ PI = math.pi
 
 @pytest.mark.parametrize(
     "key",
-    ["2mu_OS_1b_met150_3j", "0obj", "0obj_met300", "1e_1mu_SS_1gamma_2Z_pt250_ge4j", "3mu_1Vh_1top_1HM_2b_0j",
-     "1e_2Z_met500_pt500_ge10j", "2e_SS"],
+    [
+        "2mu_OS_1b_met150_3j",
+        "0obj",
+        "0obj_met300",
+        "1e_1mu_SS_1gamma_2Z_pt250_ge4j",
+        "3mu_1Vh_1top_1HM_2b_0j",
+        "1e_2Z_met500_pt500_ge10j",
+        "2e_SS",
+    ],
 )
 def test_key_round_trip(key):
     cat = Category.from_key(key)
@@ -29,7 +36,13 @@ def test_key_fields():
     cat = Category.from_key("1e_1mu_OS_1gamma_2b_met300_pt100_ge4j")
     assert cat.counts == (1, 1, 1, 0, 0, 0, 0)
     assert (cat.charge, cat.min_b, cat.min_met, cat.min_lead_pt, cat.n_jets, cat.jets_inclusive) == (
-        "OS", 2, 300, 100, 4, True)
+        "OS",
+        2,
+        300,
+        100,
+        4,
+        True,
+    )
     sel = cat.selection()
     assert sel["n_e"] == 1 and sel["n_gamma"] == 1 and sel["min_met_GeV"] == 300 and sel["n_jets_is_lower_bound"]
     assert Category((0, 0, 0, 1, 0, 0, 0), n_jets=2).key == "1Z_2j"
@@ -37,9 +50,15 @@ def test_key_fields():
 
 @pytest.mark.parametrize(
     "key, message",
-    [("2mu", "charge must be 'OS' or 'SS'"), ("1mu_OS", "charge must be"), ("OS_2mu", "canonical"),
-     ("2mu_OS_1tau", "unknown part '1tau'"), ("2mu_OS_met150_1b", "canonical"), ("", "empty"),
-     ("0obj_met_3j", "unknown part 'met'")],
+    [
+        ("2mu", "charge must be 'OS' or 'SS'"),
+        ("1mu_OS", "charge must be"),
+        ("OS_2mu", "canonical"),
+        ("2mu_OS_1tau", "unknown part '1tau'"),
+        ("2mu_OS_met150_1b", "canonical"),
+        ("", "empty"),
+        ("0obj_met_3j", "unknown part 'met'"),
+    ],
 )
 def test_bad_keys(key, message):
     with pytest.raises(ValueError, match=message):
@@ -54,8 +73,9 @@ def test_nesting_parents():
 
 def test_cell_grid_and_inclusive_sums():
     grid = CellGrid(min_bjets=(0, 1), min_met=(0, 100), min_lead_pt=(0,), njets_max=2)
-    cells = grid.cell(np.array([0, 3, 1]), np.array([50.0, 100.0, 99.9]), np.array([10.0, 10.0, 10.0]),
-                      np.array([0, 7, 1]))
+    cells = grid.cell(
+        np.array([0, 3, 1]), np.array([50.0, 100.0, 99.9]), np.array([10.0, 10.0, 10.0]), np.array([0, 7, 1])
+    )
     assert [tuple(int(x) for x in c) for c in zip(*grid.decode(cells))] == [(0, 0, 0, 0), (1, 1, 0, 2), (1, 0, 0, 1)]
     per_cell = np.zeros(grid.shape)
     for c in cells:
@@ -71,9 +91,11 @@ def test_cell_grid_and_inclusive_sums():
 def test_classify_events_by_hand():
     events = [
         # two OS muons (no Z: m = 130 GeV), one b jet, two light jets, MET 160 -> 2mu_OS, >=1b, met150, lead pt 200
-        {"mu": [(200.0, 0.0, 0.0, 1), (30.0, 0.0, 2.0, -1)],
-         "jets": [(80.0, 0.0, 1.0, 10.0, True), (60.0, 1.0, 2.0, 10.0, False), (40.0, 1.0, 3.0, 5.0, False)],
-         "met": (160.0, 0.0)},
+        {
+            "mu": [(200.0, 0.0, 0.0, 1), (30.0, 0.0, 2.0, -1)],
+            "jets": [(80.0, 0.0, 1.0, 10.0, True), (60.0, 1.0, 2.0, 10.0, False), (40.0, 1.0, 3.0, 5.0, False)],
+            "met": (160.0, 0.0),
+        },
         # Z -> ee plus a photon, no jets, MET 20 -> 1gamma_1Z; lead pt = max(pT of Z, photon) = 120
         {"e": [(45.6, 0.0, 0.0, 1), (45.6, 0.0, PI, -1)], "gamma": [(120.0, 0.5, 1.0)], "met": (20.0, 0.0)},
         # only jets: lead pt from the leading standard jet; a 150 GeV-mass jet is a top candidate

@@ -5,8 +5,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hepbump.cli import app, main
-from hepbump.io.rootio import read_histograms, read_metadata, write_histograms
 from hepbump.histogram import make_hist
+from hepbump.io.rootio import read_histograms, read_metadata, write_histograms
 from hepbump.stats import gaussian_template
 
 runner = CliRunner()
@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["--seed", "1", "demo", "--out", str(out)])
+    result = runner.invoke(app, ["--seed", "1", "demo", "-o", str(out), "--json", str(out / "result.json")])
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -32,13 +32,18 @@ def test_demo_writes_root_png_and_summary(demo_dir):
     png = (out / "demo_scan.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert "max local Z" in output
+    result = json.loads((out / "result.json").read_text())
+    assert result["max_local_z"] == summary["max_local_z"] and result["seed"] == 1
+    assert f"max local Z = {result['max_local_z']:.2f} at {result['best_position']:.1f} GeV" in output
+    assert f"pyhf discovery test in the window: Z = {result['pyhf_z']:.2f}" in output
 
 
 def test_demo_is_reproducible_by_seed(demo_dir, tmp_path):
     out, _ = demo_dir
     runner.invoke(app, ["demo", "--seed", "1", "--out", str(tmp_path)])
-    np.testing.assert_array_equal(read_histograms(tmp_path / "demo.root")["data"].values(),
-                                  read_histograms(out / "demo.root")["data"].values())
+    np.testing.assert_array_equal(
+        read_histograms(tmp_path / "demo.root")["data"].values(), read_histograms(out / "demo.root")["data"].values()
+    )
 
 
 def test_stats_scan_and_pyhf_commands(tmp_path):
@@ -46,14 +51,29 @@ def test_stats_scan_and_pyhf_commands(tmp_path):
     bkg = np.full(50, 400.0)
     data = bkg + 150.0 * gaussian_template(edges, 51.0, 2.0)
     write_histograms(tmp_path / "h.root", {"data": make_hist(data, edges), "bkg": make_hist(bkg, edges)})
-    r = runner.invoke(app, ["stats", "scan", str(tmp_path / "h.root"), "--hist", "data", "--background", "bkg",
-                            "--json", str(tmp_path / "scan.json"), "--plot", str(tmp_path / "scan.png")])
+    r = runner.invoke(
+        app,
+        [
+            "stats",
+            "scan",
+            str(tmp_path / "h.root"),
+            "--hist",
+            "data",
+            "--background",
+            "bkg",
+            "--json",
+            str(tmp_path / "scan.json"),
+            "--plot",
+            str(tmp_path / "scan.png"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     scan = json.loads((tmp_path / "scan.json").read_text())
     assert scan["best_position"] == 51.0 and len(scan["z"]) == 50
     assert (tmp_path / "scan.png").stat().st_size > 10_000
-    r = runner.invoke(app, ["stats", "pyhf", str(tmp_path / "h.root"), "--hist", "data", "--background", "bkg",
-                            "--mass", "51"])
+    r = runner.invoke(
+        app, ["stats", "pyhf", str(tmp_path / "h.root"), "--hist", "data", "--background", "bkg", "--mass", "51"]
+    )
     assert r.exit_code == 0, r.output
     z_pyhf = float(r.output.split("Z = ")[1].split(",")[0])
     z_lr = float(r.output.split("hepbump LR Z = ")[1])

@@ -23,10 +23,14 @@ from hepbump.darkmachines.format import (
 from hepbump.darkmachines.read import read_events, read_process_names, read_provenance
 from hepbump.darkmachines.write import EventWriter, convert, format_csv, write_events
 
-LINE_TTBAR = ("94;ttbar;1;112288;1.74766;b,331927,147558,-1.44969,-1.76399;j,100406,85589,-0.568259,-1.17144;"
-              "b,55808.8,54391.4,-0.198215,1.726")
-LINE_TTBARGAM = ("57;ttbarGam;1;66814.7;0.820827;j,807565,119079,2.6017,3.02583;b,204221,49828.9,2.0879,-0.469806;"
-                 "j,120426,45285.9,1.6327,-1.18;g,52303.8,22421.9,1.4907,-0.156513;")
+LINE_TTBAR = (
+    "94;ttbar;1;112288;1.74766;b,331927,147558,-1.44969,-1.76399;j,100406,85589,-0.568259,-1.17144;"
+    "b,55808.8,54391.4,-0.198215,1.726"
+)
+LINE_TTBARGAM = (
+    "57;ttbarGam;1;66814.7;0.820827;j,807565,119079,2.6017,3.02583;b,204221,49828.9,2.0879,-0.469806;"
+    "j,120426,45285.9,1.6327,-1.18;g,52303.8,22421.9,1.4907,-0.156513;"
+)
 LINE_LEPTONS = "7;z_jets;1;20500;0.5;m-,50000,45000,0.1,1;e+,30000,28000,-0.3,-2;m+,48000,46000,-0.3,-2"
 
 
@@ -203,8 +207,9 @@ def test_coffea_reads_both_formats_with_base_schema(tmp_path):
     csv = _write(tmp_path, LINE_TTBAR + "\n" + LINE_LEPTONS + "\n")
     convert(csv, tmp_path / "e.root")
     convert(csv, tmp_path / "e.parquet")
-    root = NanoEventsFactory.from_root({str(tmp_path / "e.root"): "Events"}, schemaclass=BaseSchema,
-                                       mode="eager").events()
+    root = NanoEventsFactory.from_root(
+        {str(tmp_path / "e.root"): "Events"}, schemaclass=BaseSchema, mode="eager"
+    ).events()
     pq = NanoEventsFactory.from_parquet(str(tmp_path / "e.parquet"), schemaclass=BaseSchema, mode="eager").events()
     assert root.nMuon.tolist() == pq.nMuon.tolist() == [0, 2]
     assert root.Jet_btag.tolist() == pq.Jet_btag.tolist() == [[True, False, True], []]
@@ -258,10 +263,21 @@ def test_csv_writer_rounds_to_six_significant_digits(tmp_path):
     n = 300
     counts = rng.integers(0, 6, n)
     m = int(counts.sum())
-    ev = build_events(event=np.arange(n), process_index=rng.integers(0, 2, n), process_names=["ttbar", "zz"],
-                      weight=np.ones(n), met=rng.exponential(80, n), metphi=rng.uniform(-3, 3, n), counts=counts,
-                      code=rng.integers(0, 7, m), energy=rng.exponential(200, m) + 20, pt=rng.exponential(60, m) + 20,
-                      eta=rng.normal(0, 1.5, m), phi=rng.uniform(-3, 3, m))
+    pt, eta = rng.exponential(60, m) + 20, rng.normal(0, 1.5, m)  # physical: E = pt cosh(eta) >= pt
+    ev = build_events(
+        event=np.arange(n),
+        process_index=rng.integers(0, 2, n),
+        process_names=["ttbar", "zz"],
+        weight=np.ones(n),
+        met=rng.exponential(80, n),
+        metphi=rng.uniform(-3, 3, n),
+        counts=counts,
+        code=rng.integers(0, 7, m),
+        energy=pt * np.cosh(eta),
+        pt=pt,
+        eta=eta,
+        phi=rng.uniform(-3, 3, m),
+    )
     write_events(ev, tmp_path / "r.csv")
     back = read_csv(tmp_path / "r.csv")
     assert back.process.tolist() == ev.process.tolist()
@@ -276,20 +292,20 @@ runner = CliRunner()
 
 def test_cli_convert(tmp_path):
     csv = _write(tmp_path, LINE_TTBAR + "\n" + "2;z;1;2;3;q,1,2,3,4\n")
-    r = runner.invoke(app, ["convert", str(csv), "--to", "parquet", "--skip-bad-lines"])
+    r = runner.invoke(app, ["dm", "convert", str(csv), "--to", "parquet", "--skip-bad-lines"])
     assert r.exit_code == 0, r.output
     assert "wrote 1 events" in r.output and "skipped 1 malformed lines (first: line 2" in r.output
     assert read_events(tmp_path / "dm.parquet").event.tolist() == [94]
-    r = runner.invoke(app, ["convert", str(csv), "--out", str(tmp_path / "x.root"), "--skip-bad-lines"])
+    r = runner.invoke(app, ["dm", "convert", str(csv), "--out", str(tmp_path / "x.root"), "--skip-bad-lines"])
     assert r.exit_code == 0 and uproot.open(tmp_path / "x.root")["Events"].num_entries == 1
 
 
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["convert", "{dir}/missing.csv"], "no such Dark Machines CSV file"),
-        (["convert", "{dir}/bad.csv", "--to", "root"], "line 2: object 1 code: unknown object code 'q'"),
-        (["convert", "{dir}/bad.csv", "--to", "hdf5"], "--to must be one of root, parquet"),
+        (["dm", "convert", "{dir}/missing.csv"], "no such Dark Machines CSV file"),
+        (["dm", "convert", "{dir}/bad.csv", "--to", "root"], "line 2: object 1 code: unknown object code 'q'"),
+        (["dm", "convert", "{dir}/bad.csv", "--to", "hdf5"], "--to must be one of root, parquet"),
     ],
 )
 def test_cli_convert_errors_are_one_line(tmp_path, monkeypatch, capsys, args, message):

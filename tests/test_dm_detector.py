@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hepbump import constants as C
+from hepbump.darkmachines.format import OBJECT_CODES
 from hepbump.darkmachines.generate.detector import simulate_detector
 from hepbump.darkmachines.generate.detector_kernel import (
     CATEGORY_ELECTRON,
@@ -27,22 +28,34 @@ from hepbump.darkmachines.generate.model import (
     KIND_NEUTRINO,
     TruthParticles,
 )
-from hepbump.darkmachines.format import OBJECT_CODES
 from hepbump.darkmachines.resolution import relative_resolution
 
-CODES = np.array([-1, OBJECT_CODES.index("j"), OBJECT_CODES.index("e-"), OBJECT_CODES.index("m-"),
-                  OBJECT_CODES.index("g")], dtype=np.int8)
+CODES = np.array(
+    [-1, OBJECT_CODES.index("j"), OBJECT_CODES.index("e-"), OBJECT_CODES.index("m-"), OBJECT_CODES.index("g")],
+    dtype=np.int8,
+)
 
 
 def _respond(event, category, pt, eta, phi, z=None, u_victim=None, u_id=None, tail=(0.0, 0.0), z_soft=None):
     m, n = len(event), len(tail)
     pt, eta, phi = (np.asarray(x, float) for x in (pt, eta, phi))
     sigma = np.full(m, 0.1)
-    return respond(np.asarray(event, np.int64), np.asarray(category, np.int8), pt, np.abs(eta), np.cos(phi),
-                   np.sin(phi), sigma, np.zeros(m) if z is None else np.asarray(z, float),
-                   np.zeros(m) if u_victim is None else np.asarray(u_victim, float),
-                   np.full(m, 0.5) if u_id is None else np.asarray(u_id, float), np.asarray(tail, float),
-                   np.zeros((n, 2)) if z_soft is None else np.asarray(z_soft, float), detector_parameters(), CODES)
+    return respond(
+        np.asarray(event, np.int64),
+        np.asarray(category, np.int8),
+        pt,
+        np.abs(eta),
+        np.cos(phi),
+        np.sin(phi),
+        sigma,
+        np.zeros(m) if z is None else np.asarray(z, float),
+        np.zeros(m) if u_victim is None else np.asarray(u_victim, float),
+        np.full(m, 0.5) if u_id is None else np.asarray(u_id, float),
+        np.asarray(tail, float),
+        np.zeros((n, 2)) if z_soft is None else np.asarray(z_soft, float),
+        detector_parameters(),
+        CODES,
+    )
 
 
 def test_kernel_by_hand_thresholds_met_and_summary():
@@ -50,8 +63,15 @@ def test_kernel_by_hand_thresholds_met_and_summary():
     # 50 GeV photon at eta 3 (measured, not listed), an invisible particle. Event 1: a 60 GeV jet at eta 2.9
     # (measured, beyond the jet |eta| cut) and a jet at eta 5 (beyond the calorimeter).
     event = [0, 0, 0, 0, 0, 1, 1]
-    category = [CATEGORY_JET, CATEGORY_ELECTRON, CATEGORY_MUON, CATEGORY_PHOTON, CATEGORY_NONE, CATEGORY_JET,
-                CATEGORY_JET]
+    category = [
+        CATEGORY_JET,
+        CATEGORY_ELECTRON,
+        CATEGORY_MUON,
+        CATEGORY_PHOTON,
+        CATEGORY_NONE,
+        CATEGORY_JET,
+        CATEGORY_JET,
+    ]
     pt = [100.0, 30.0, 10.0, 50.0, 70.0, 60.0, 40.0]
     eta = [0.0, 0.5, -1.0, 3.0, 0.0, 2.9, 5.0]
     phi = [0.0, np.pi / 2, 0.0, np.pi, 0.0, 0.0, 0.0]
@@ -64,8 +84,9 @@ def test_kernel_by_hand_thresholds_met_and_summary():
     assert n_lep.tolist() == [1, 0] and n_ch1.tolist() == [1, 0]
     np.testing.assert_allclose(leading, [100.0, 0.0])
     # an identification draw above the efficiency loses the electron; the soft term adds sqrt(a^2 + b^2 sum pT) z
-    _, code, mx, my, *_ = _respond(event, category, pt, eta, phi, u_id=[0.5, 0.99, 0.5, 0.5, 0.5, 0.5, 0.5],
-                                   z_soft=[[1.0, -2.0], [0.0, 0.0]])
+    _, code, mx, my, *_ = _respond(
+        event, category, pt, eta, phi, u_id=[0.5, 0.99, 0.5, 0.5, 0.5, 0.5, 0.5], z_soft=[[1.0, -2.0], [0.0, 0.0]]
+    )
     assert code[1] == -1
     soft = np.sqrt(C.DM_GEN_MET_SOFT_TERM_GEV**2 + C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV**2 * 190.0)
     np.testing.assert_allclose([mx[0], my[0]], [-60.0 + soft, -30.0 - 2 * soft])
@@ -78,8 +99,7 @@ def test_kernel_smearing_and_the_badly_measured_jet():
     z = [1.0, -2.0, 0.0, 0.0]
     # event 0 has a tail of 0.4: among its measured jets (not the one at eta 5.5, even with the largest score)
     # the one with the largest u_victim (the second) gets response 0.6; the first is smeared by 1 + 0.1 z.
-    out, _, mx, *_ = _respond(event, category, pt, eta, phi, z=z, u_victim=[0.2, 0.7, 0.9, 0.1],
-                              tail=(0.4, 0.0))
+    out, _, mx, *_ = _respond(event, category, pt, eta, phi, z=z, u_victim=[0.2, 0.7, 0.9, 0.1], tail=(0.4, 0.0))
     np.testing.assert_allclose(out[:2], [200.0 * 1.1, 100.0 * 0.6])
     np.testing.assert_allclose(mx[0], -(220.0 + 60.0))
     # a loss above 100 % is floored at the minimum response
@@ -97,8 +117,16 @@ def _particles(kind, pt, eta, charge, n_events):
     m = len(kind)
     event = np.arange(m) % n_events
     phi = np.random.default_rng(0).uniform(-np.pi, np.pi, m)
-    return TruthParticles(event, np.asarray(kind, np.int8), np.asarray(charge, np.int8), pt * np.cos(phi),
-                          pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta), np.full(m, np.nan))
+    return TruthParticles(
+        event,
+        np.asarray(kind, np.int8),
+        np.asarray(charge, np.int8),
+        pt * np.cos(phi),
+        pt * np.sin(phi),
+        pt * np.sinh(eta),
+        pt * np.cosh(eta),
+        np.full(m, np.nan),
+    )
 
 
 def test_simulate_detector_resolution_charges_and_semileptonic_b():

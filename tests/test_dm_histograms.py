@@ -5,14 +5,13 @@ import pickle
 
 import numpy as np
 import pytest
-from _dm_flat import flat_events, random_flat_events
-
 from coffea.processor import accumulate
 
+from _dm_flat import flat_events, random_flat_events
 from hepbump.darkmachines.categories import Category, CellGrid, classify_events
+from hepbump.darkmachines.fill import SparseStore, fill_chunk
 from hepbump.darkmachines.histograms import HistogramConfig, assemble
 from hepbump.darkmachines.massbins import Combination, combinations_for, passes_selection, trim_after_maximum
-from hepbump.darkmachines.fill import SparseStore, fill_chunk
 from hepbump.darkmachines.objects import build_objects
 
 PI = math.pi
@@ -51,8 +50,17 @@ def test_combination_names_round_trip():
 
 def test_combinations_for_categories():
     names = [c.name for c in combinations_for(Category.from_key("2mu_OS"), False, max_jets=1)]
-    assert names == ["mu0_mu1_m10to76", "mu0_mu1_m106up", "mu0_mu1_MET", "mu0_j0", "mu0_j0_MET", "mu1_j0",
-                     "mu1_j0_MET", "mu0_mu1_j0", "mu0_mu1_j0_MET"]
+    assert names == [
+        "mu0_mu1_m10to76",
+        "mu0_mu1_m106up",
+        "mu0_mu1_MET",
+        "mu0_j0",
+        "mu0_j0_MET",
+        "mu1_j0",
+        "mu1_j0_MET",
+        "mu0_mu1_j0",
+        "mu0_mu1_j0_MET",
+    ]
     ss = [c.name for c in combinations_for(Category.from_key("2mu_SS"), False, max_jets=0)]
     assert ss == ["mu0_mu1", "mu0_mu1_MET"]
     three = [c.name for c in combinations_for(Category.from_key("3e"), False, max_jets=0)]
@@ -83,8 +91,10 @@ def _fill(events, grid=None, process=None, names=()):
 
 def _dimuon_events(masses, charges=(+1, -1), jets=()):
     """Back-to-back central muons with the given pair masses (massless approximation m = 2 pT)."""
-    return [{"mu": [(m / 2, 0.0, 0.0, charges[0]), (m / 2, 0.0, PI, charges[1])], "jets": list(jets),
-             "met": (10.0, 0.0)} for m in masses]
+    return [
+        {"mu": [(m / 2, 0.0, 0.0, charges[0]), (m / 2, 0.0, PI, charges[1])], "jets": list(jets), "met": (10.0, 0.0)}
+        for m in masses
+    ]
 
 
 def test_fill_and_assemble_by_hand():
@@ -116,8 +126,12 @@ def test_fill_and_assemble_by_hand():
 def test_opposite_and_same_sign_pairs_in_three_lepton_events():
     # mu+ mu- mu-: mu0 mu1 OS at 150, so it goes to the high-mass histogram; an SS pair goes to the plain one
     # (the third muon is soft and collinear with the first: no pair falls in the Z window)
-    ev = flat_events([{"mu": [(75.0, 0.0, 0.0, 1), (74.0, 0.0, PI, -1), (10.0, 0.0, 0.0, -1)]},
-                      {"mu": [(75.0, 0.0, 0.0, -1), (74.0, 0.0, PI, -1), (10.0, 0.0, 0.0, 1)]}])
+    ev = flat_events(
+        [
+            {"mu": [(75.0, 0.0, 0.0, 1), (74.0, 0.0, PI, -1), (10.0, 0.0, 0.0, -1)]},
+            {"mu": [(75.0, 0.0, 0.0, -1), (74.0, 0.0, PI, -1), (10.0, 0.0, 0.0, 1)]},
+        ]
+    )
     acc = _fill(ev)
     names = {name for name, _, _ in acc["hists"].blocks()}
     code = Category.from_key("3mu").base_code

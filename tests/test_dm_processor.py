@@ -1,13 +1,13 @@
-"""The coffea processor and ``hepbump histograms``: executors, chunking, file handling, bad input, end to end."""
+"""The coffea processor and ``hepbump dm histograms``: executors, chunking, file handling, bad input, end to end."""
 
 import json
 
 import awkward as ak
 import numpy as np
 import pytest
-from _dm_flat import random_flat_events, write_flat
 from typer.testing import CliRunner
 
+from _dm_flat import random_flat_events, write_flat
 from hepbump.cli import app, main
 from hepbump.darkmachines.histograms import HistogramConfig
 from hepbump.io.rootio import read_histograms, read_metadata
@@ -40,22 +40,29 @@ def assert_same_histograms(a, b):
         assert np.array_equal(h.axes[0].edges, b.hists[name].axes[0].edges)
 
 
-@pytest.mark.parametrize("executor, workers, chunksize, fmt", [
-    ("iterative", 1, 400, "root"),
-    ("futures", 2, 700, "root"),
-    ("iterative", 1, 600, "parquet"),
-])
+@pytest.mark.parametrize(
+    "executor, workers, chunksize, fmt",
+    [
+        ("iterative", 1, 400, "root"),
+        ("futures", 2, 700, "root"),
+        ("iterative", 1, 600, "parquet"),
+    ],
+)
 def test_identical_across_executors_chunks_and_formats(sample, executor, workers, chunksize, fmt):
     tmp, reference = sample
-    got = run_histograms({"events": [str(tmp / f"a.{fmt}")]}, CFG,
-                         RunOptions(executor=executor, workers=workers, chunksize=chunksize, progress=False))
+    got = run_histograms(
+        {"events": [str(tmp / f"a.{fmt}")]},
+        CFG,
+        RunOptions(executor=executor, workers=workers, chunksize=chunksize, progress=False),
+    )
     assert_same_histograms(reference, got)
 
 
 def test_identical_on_dask_local_cluster(sample):
     tmp, reference = sample
-    got = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
-                         RunOptions(executor="dask", workers=2, chunksize=500, progress=False))
+    got = run_histograms(
+        {"events": [str(tmp / "a.root")]}, CFG, RunOptions(executor="dask", workers=2, chunksize=500, progress=False)
+    )
     assert_same_histograms(reference, got)
 
 
@@ -64,9 +71,11 @@ def test_identical_on_a_dask_scheduler_address(sample):
 
     tmp, reference = sample
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
-        got = run_histograms({"events": [str(tmp / "a.root")]}, CFG,
-                             RunOptions(executor="dask", scheduler=cluster.scheduler_address, chunksize=1000,
-                                        progress=False))
+        got = run_histograms(
+            {"events": [str(tmp / "a.root")]},
+            CFG,
+            RunOptions(executor="dask", scheduler=cluster.scheduler_address, chunksize=1000, progress=False),
+        )
     assert_same_histograms(reference, got)
     with pytest.raises(ValueError, match="scheduler address needs --executor dask"):
         run_histograms({"events": [str(tmp / "a.root")]}, CFG, RunOptions(scheduler="tcp://x:1", progress=False))
@@ -75,8 +84,24 @@ def test_identical_on_a_dask_scheduler_address(sample):
 def test_cli_writes_histograms_and_metadata(sample, tmp_path):
     tmp, reference = sample
     out = tmp_path / "h.root"
-    result = runner.invoke(app, ["histograms", str(tmp / "a.root"), "--out", str(out), "--chunksize", "800",
-                                 "--channel", "x", "--min-events", "20", "--summary", str(tmp_path / "s.json")])
+    result = runner.invoke(
+        app,
+        [
+            "dm",
+            "histograms",
+            str(tmp / "a.root"),
+            "--out",
+            str(out),
+            "--chunksize",
+            "800",
+            "--channel",
+            "x",
+            "--min-events",
+            "20",
+            "--json",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     hists, meta = read_histograms(out), read_metadata(out)
     assert hists.keys() == reference.hists.keys()
@@ -99,7 +124,7 @@ def test_json_fileset(sample, tmp_path):
 
 
 def _cli_error(monkeypatch, capsys, args):
-    monkeypatch.setattr("sys.argv", ["hepbump", "histograms", *args])
+    monkeypatch.setattr("sys.argv", ["hepbump", "dm", "histograms", *args])
     with pytest.raises(SystemExit) as exc:
         main()
     assert exc.value.code == 2
@@ -126,36 +151,59 @@ def test_bad_files_are_named(sample, tmp_path, monkeypatch, capsys):
     assert "unknown executor 'spark'" in err
     assert not (tmp_path / "o.root").exists()
     # skipping: the bad file is left out, the result equals the good file's alone
-    got = run_histograms({"events": [str(tmp_path / "junk.root"), str(tmp / "a.root")]},
-                         CFG, RunOptions(chunksize=1500, skip_bad_files=True, progress=False))
+    got = run_histograms(
+        {"events": [str(tmp_path / "junk.root"), str(tmp / "a.root")]},
+        CFG,
+        RunOptions(chunksize=1500, skip_bad_files=True, progress=False),
+    )
     assert got.hists.keys() == reference.hists.keys()
 
 
 def test_check_event_file_rejects_csv(tmp_path):
     (tmp_path / "x.csv").write_text("1;ttbar;1;1000;0.1;\n")
-    with pytest.raises(ValueError, match=r"x\.csv: coffea reads ROOT or Parquet; convert the CSV first \(`hepbump dm convert`\)"):
+    with pytest.raises(
+        ValueError, match=r"x\.csv: coffea reads ROOT or Parquet; convert the CSV first \(`hepbump dm convert`\)"
+    ):
         check_event_file(tmp_path / "x.csv")
 
 
 def test_end_to_end_leptoquark_peak(tmp_path):
-    """From the CLI: ``hepbump generate dm`` (CSV) -> ``hepbump convert`` (ROOT) -> ``hepbump histograms``. An
-    injected 600 GeV leptoquark (pair production, each LQ -> b mu) appears as a peak at 600 GeV in the b-muon
+    """From the CLI: ``hepbump dm generate`` (CSV) -> ``hepbump dm convert`` (ROOT) -> ``hepbump dm histograms``.
+    An injected 600 GeV leptoquark (pair production, each LQ -> b mu) appears as a peak at 600 GeV in the b-muon
     mass of the 2mu_OS_1b categories."""
     csv, root, out = tmp_path / "lq.csv", tmp_path / "lq.root", tmp_path / "h.root"
     steps = [
-        ["generate", "dm", "--channel", "2b", "--events", "5000", "--signal", "lq600_bmu:80", "--seed", "1",
-         "--no-progress", "--out", str(csv)],
-        ["convert", str(csv), "--to", "root", "--out", str(root)],
+        [
+            "dm",
+            "generate",
+            "--channel",
+            "2b",
+            "--events",
+            "5000",
+            "--signal",
+            "lq600_bmu:80",
+            "--seed",
+            "1",
+            "--no-progress",
+            "--out",
+            str(csv),
+        ],
+        ["dm", "convert", str(csv), "--to", "root", "--out", str(root)],
         # no --channel: it comes from the generator's provenance record, carried through the conversion
-        ["histograms", str(root), "--out", str(out)],
+        ["dm", "histograms", str(root), "--out", str(out)],
     ]
     for args in steps:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.output)
     hists, meta = read_histograms(out), read_metadata(out)
-    candidates = [n for n, m in meta.items()
-                  if m["base_category"] == "2mu_OS" and m["selection"]["min_bjets"] >= 1
-                  and m["combination"] == "mu0_b0" and m["channel"] == "2b"]
+    candidates = [
+        n
+        for n, m in meta.items()
+        if m["base_category"] == "2mu_OS"
+        and m["selection"]["min_bjets"] >= 1
+        and m["combination"] == "mu0_b0"
+        and m["channel"] == "2b"
+    ]
     assert candidates
     best = max(candidates, key=lambda n: meta[n]["process_content"].get("lq600_bmu", 0.0))
     assert meta[best]["process_content"]["lq600_bmu"] > 100

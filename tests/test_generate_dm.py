@@ -9,16 +9,18 @@ from typer.testing import CliRunner
 
 from hepbump import constants as C
 from hepbump.cli import app, main
+from hepbump.darkmachines.format import read_csv
 from hepbump.darkmachines.generate import DMGeneratorConfig, SignalInjection, generate, write_sample
 from hepbump.darkmachines.generate.channels import CHANNELS, EventSummary, channel, summarize
+from hepbump.darkmachines.generate.kinematics import FallingSpectrum, breit_wigner_mass, p4_from_pt_y_phi_m
 from hepbump.darkmachines.generate.model import (
     KIND_B_SEMILEPTONIC,
     KIND_ELECTRON,
     KIND_MUON,
     KIND_NEUTRINO,
     choose_channels,
-    draw_decays,
     count_final_state,
+    draw_decays,
     max_charged_leptons,
     n_slots,
     top_quark,
@@ -26,10 +28,8 @@ from hepbump.darkmachines.generate.model import (
     z_boson,
 )
 from hepbump.darkmachines.generate.signals import SIGNALS
-from hepbump.darkmachines.generate.kinematics import FallingSpectrum, breit_wigner_mass, p4_from_pt_y_phi_m
-from hepbump.kinematics import two_body_decay
-from hepbump.darkmachines.format import read_csv
 from hepbump.darkmachines.read import read_events, read_provenance
+from hepbump.kinematics import two_body_decay
 
 
 def _objects(events, *types):
@@ -97,8 +97,12 @@ def test_decay_tree_lepton_counting():
 def test_count_final_state_by_hand():
     # t -> b W, W -> tau nu, tau -> mu nu: choices set by hand (channel and kind indices)
     top = top_quark()
-    choices = {"t": np.zeros(3, np.int8), "t/0.0": np.array([0, 1, 0], np.int8),
-               "t/0.1": np.array([1, 2, 3], np.int8), "t/0.1/2.0": np.array([1, 1, 2], np.int8)}
+    choices = {
+        "t": np.zeros(3, np.int8),
+        "t/0.0": np.array([0, 1, 0], np.int8),
+        "t/0.1": np.array([1, 2, 3], np.int8),
+        "t/0.1/2.0": np.array([1, 1, 2], np.int8),
+    }
     # W channels enu, munu, taunu, qq; tau channels e nu, mu nu, tau_h nu; b kinds b, b semileptonic
     assert count_final_state(top, "t", choices, 3, (KIND_MUON,)).tolist() == [1, 1, 0]
     assert count_final_state(top, "t", choices, 3, (KIND_NEUTRINO, KIND_B_SEMILEPTONIC)).tolist() == [1, 3, 0]
@@ -144,9 +148,13 @@ def test_draw_decays_keeps_exactly_the_events_with_enough_leptons():
 
 
 def test_channel_definitions_by_hand():
-    s = EventSummary(ht=np.array([700.0, 700.0, 700.0, 100.0, 40.0]), met=np.array([250.0, 120.0, 250.0, 60.0, 60.0]),
-                     n_leptons=np.array([0, 0, 0, 2, 3]), n_jets_ch1=np.array([4, 4, 3, 0, 0]),
-                     leading_jet_pt=np.array([250.0, 250.0, 250.0, 60.0, 40.0]))
+    s = EventSummary(
+        ht=np.array([700.0, 700.0, 700.0, 100.0, 40.0]),
+        met=np.array([250.0, 120.0, 250.0, 60.0, 60.0]),
+        n_leptons=np.array([0, 0, 0, 2, 3]),
+        n_jets_ch1=np.array([4, 4, 3, 0, 0]),
+        leading_jet_pt=np.array([250.0, 250.0, 250.0, 60.0, 40.0]),
+    )
     assert CHANNELS["1"].passes(s).tolist() == [True, False, False, False, False]  # MET/HT 0.36 ok; 120 < 200
     assert CHANNELS["3"].passes(s).tolist() == [True, True, True, False, False]
     assert CHANNELS["2b"].passes(s).tolist() == [False, False, False, True, False]  # HT 40 < 50
@@ -170,14 +178,18 @@ def test_reproducible_by_seed(tmp_path):
 
 
 def test_thresholds_hold_on_generated_events(tmp_path):
-    write_sample(DMGeneratorConfig(channel="none", n_events=3000, seed=8, processes=("ttbar", "z_jets", "gam_jets")),
-                 tmp_path / "none.csv")
+    write_sample(
+        DMGeneratorConfig(channel="none", n_events=3000, seed=8, processes=("ttbar", "z_jets", "gam_jets")),
+        tmp_path / "none.csv",
+    )
     ev = read_csv(tmp_path / "none.csv")  # through the real format
     assert ak.max(ak.num(ev.objects)) <= C.DM_MAX_OBJECTS
-    for types, pt_min, eta_max in ((("j", "b"), C.DM_JET_PT_MIN_GEV, C.DM_JET_ABS_ETA_MAX),
-                                   (("e-", "e+"), C.DM_ELECTRON_PT_MIN_GEV, C.DM_ELECTRON_ABS_ETA_MAX),
-                                   (("m-", "m+"), C.DM_MUON_PT_MIN_GEV, C.DM_MUON_ABS_ETA_MAX),
-                                   (("g",), C.DM_PHOTON_PT_MIN_GEV, C.DM_PHOTON_ABS_ETA_MAX)):
+    for types, pt_min, eta_max in (
+        (("j", "b"), C.DM_JET_PT_MIN_GEV, C.DM_JET_ABS_ETA_MAX),
+        (("e-", "e+"), C.DM_ELECTRON_PT_MIN_GEV, C.DM_ELECTRON_ABS_ETA_MAX),
+        (("m-", "m+"), C.DM_MUON_PT_MIN_GEV, C.DM_MUON_ABS_ETA_MAX),
+        (("g",), C.DM_PHOTON_PT_MIN_GEV, C.DM_PHOTON_ABS_ETA_MAX),
+    ):
         obj = ak.flatten(_objects(ev, *types))
         assert len(obj) > 0, types
         assert ak.min(obj.pt) > pt_min - 1e-3 and ak.max(abs(obj.eta)) < eta_max + 1e-5, types
@@ -193,8 +205,9 @@ def test_channel_selection_holds(name, n):
     o = ev.objects
     jets = o[(o["type"] == "j") | (o["type"] == "b")]
     ht = ak.to_numpy(ak.sum(jets.pt, axis=1))
-    n_lep = ak.to_numpy(ak.sum((o["type"] == "e-") | (o["type"] == "e+") | (o["type"] == "m-") | (o["type"] == "m+"),
-                               axis=1))
+    n_lep = ak.to_numpy(
+        ak.sum((o["type"] == "e-") | (o["type"] == "e+") | (o["type"] == "m-") | (o["type"] == "m+"), axis=1)
+    )
     met = ak.to_numpy(ev.MET)
     ch = CHANNELS[name]
     assert np.all(ht >= ch.ht_min) and np.all(met >= ch.met_min) and np.all(n_lep >= ch.n_leptons_min)
@@ -214,10 +227,21 @@ def test_channel_1_selection_holds():
 
 def test_lepton_channels_have_no_multijet_or_w_jets(sample_2b):
     ev, prov = sample_2b
-    assert set(prov["processes"]) .isdisjoint({"njets", "w_jets", "gam_jets"})
+    assert set(prov["processes"]).isdisjoint({"njets", "w_jets", "gam_jets"})
     assert {"ttbar", "z_jets/ll"} <= set(prov["processes"])
-    assert set(ev.process.tolist()) <= {"ttbar", "z_jets", "wtop", "ww", "zw", "zz", "Zgam", "ttbarGam", "ttbarZ",
-                                        "ttbarW", "lq600_bmu"}
+    assert set(ev.process.tolist()) <= {
+        "ttbar",
+        "z_jets",
+        "wtop",
+        "ww",
+        "zw",
+        "zz",
+        "Zgam",
+        "ttbarGam",
+        "ttbarZ",
+        "ttbarW",
+        "lq600_bmu",
+    }
 
 
 def test_weights_luminosity_and_signal_injection(sample_2b):
@@ -238,8 +262,11 @@ def test_weights_luminosity_and_signal_injection(sample_2b):
 
 
 def test_signal_only_weights_are_sigma_over_n():
-    ev, prov = generate(DMGeneratorConfig(channel="2b", n_events=2000, background=False, seed=3,
-                                          signals=(SignalInjection("lq600_be", 0.5),)))
+    ev, prov = generate(
+        DMGeneratorConfig(
+            channel="2b", n_events=2000, background=False, seed=3, signals=(SignalInjection("lq600_be", 0.5),)
+        )
+    )
     assert prov["luminosity_pb"] is None
     np.testing.assert_allclose(ak.to_numpy(ev.weight), 0.5 * 0.16 / 2000)
     assert set(ev.process.tolist()) == {"lq600_be"}
@@ -262,8 +289,11 @@ def test_z_peak_in_z_jets():
 
 
 def test_leptoquark_b_muon_mass_peaks_at_600():
-    ev, _ = generate(DMGeneratorConfig(channel="2b", n_events=3000, background=False, seed=21,
-                                       signals=(SignalInjection("lq600_bmu", 1.0),)))
+    ev, _ = generate(
+        DMGeneratorConfig(
+            channel="2b", n_events=3000, background=False, seed=21, signals=(SignalInjection("lq600_bmu", 1.0),)
+        )
+    )
     b, mu = _objects(ev, "b"), _objects(ev, "m-", "m+")
     ok = (ak.num(b) >= 2) & (ak.num(mu) >= 2)
     b, mu = b[ok], mu[ok]
@@ -297,8 +327,9 @@ def test_merging_of_hadronic_decays_by_hand():
         return s
 
     q1 = slot([0.1 * r, 0.1 * r, 0.1 * r, 0.1 * r], [KIND_LIGHT] * 4, [True] * 4)
-    q2 = slot([-0.1 * r, 0.5 + r, -0.1 * r, 0.0], [KIND_B, KIND_LIGHT, KIND_ELECTRON, KIND_LIGHT],
-              [True, True, True, False])
+    q2 = slot(
+        [-0.1 * r, 0.5 + r, -0.1 * r, 0.0], [KIND_B, KIND_LIGHT, KIND_ELECTRON, KIND_LIGHT], [True, True, True, False]
+    )
     _merge(w_boson(), parent, [q1, q2])
     assert q1.merged_mass[[0, 3]] == pytest.approx([80.4, 80.4])
     assert np.isnan(q1.merged_mass[[1, 2]]).all()
@@ -321,7 +352,8 @@ def test_boosted_jets_occur_at_a_small_rate():
     "kwargs,message",
     [
         ({"channel": "4"}, "unknown Dark Machines channel"),
-        ({"n_events": -1}, "n_events must be a non-negative integer"),
+        ({"n_events": -1}, r"number of events \(--events\) must be a positive integer"),
+        ({"n_events": 0}, r"number of events \(--events\) must be a positive integer"),
         ({"n_events": 10, "luminosity_pb": 5.0}, "exactly one of n_events and luminosity_pb"),
         ({"processes": ("nope",)}, "unknown SM process 'nope'"),
         ({"background": False}, "signal-only sample"),
@@ -335,8 +367,11 @@ def test_bad_configuration(kwargs, message):
 
 @pytest.mark.parametrize(
     "spec,message",
-    [("lq700_bmu:1", "unknown signal benchmark 'lq700_bmu'"), ("lq600_bmu:abc", "is not a number"),
-     ("lq600_bmu:-1", "strength must be a finite number >= 0")],
+    [
+        ("lq700_bmu:1", "unknown signal benchmark 'lq700_bmu'"),
+        ("lq600_bmu:abc", "is not a number"),
+        ("lq600_bmu:-1", "strength must be a finite number >= 0"),
+    ],
 )
 def test_bad_signal_spec(spec, message):
     with pytest.raises(ValueError, match=message):
@@ -344,8 +379,9 @@ def test_bad_signal_spec(spec, message):
 
 
 def test_luminosity_mode_and_root_output(tmp_path):
-    prov = write_sample(DMGeneratorConfig(channel="2b", n_events=None, luminosity_pb=200.0, seed=1),
-                        tmp_path / "s.root")
+    prov = write_sample(
+        DMGeneratorConfig(channel="2b", n_events=None, luminosity_pb=200.0, seed=1), tmp_path / "s.root"
+    )
     flat = read_events(tmp_path / "s.root")
     assert len(flat) == prov["n_events"] > 0
     assert read_provenance(tmp_path / "s.root")["luminosity_pb"] == pytest.approx(200.0, rel=0.02)
@@ -357,8 +393,24 @@ runner = CliRunner()
 
 def test_cli_generate_dm(tmp_path):
     out = tmp_path / "dm_2b.csv"
-    r = runner.invoke(app, ["generate", "dm", "--channel", "2b", "--events", "300", "--signal", "lq600_bmu:0.5",
-                            "--seed", "1", "--out", str(out), "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "dm",
+            "generate",
+            "--channel",
+            "2b",
+            "--events",
+            "300",
+            "--signal",
+            "lq600_bmu:0.5",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "channel 2b" in r.output and "lq600_bmu" in r.output
     prov = read_provenance(out)
@@ -367,8 +419,9 @@ def test_cli_generate_dm(tmp_path):
 
 
 def test_cli_generate_errors_are_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("sys.argv", ["hepbump", "generate", "dm", "--signal", "nope:1", "--out",
-                                     str(tmp_path / "x.csv")])
+    monkeypatch.setattr(
+        "sys.argv", ["hepbump", "dm", "generate", "--signal", "nope:1", "--out", str(tmp_path / "x.csv")]
+    )
     with pytest.raises(SystemExit) as exc:
         main()
     assert exc.value.code == 2

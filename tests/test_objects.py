@@ -5,16 +5,29 @@ import math
 import awkward as ak
 import numpy as np
 import pytest
-from _dm_flat import flat_events
 
-from hepbump.darkmachines.objects import build_objects, check_branches, jet_mass_class, mass_from_energy, required_branches
+from _dm_flat import flat_events
+from hepbump.darkmachines.objects import (
+    build_objects,
+    check_branches,
+    jet_mass_class,
+    mass_from_energy,
+    required_branches,
+)
 
 PI = math.pi
 
 
 def test_jet_mass_class_edges():
     assert jet_mass_class([0.0, 59.999, 60.0, 109.999, 110.0, 199.999, 200.0, 1e4]).tolist() == [
-        0, 0, 1, 1, 2, 2, 3, 3,
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
     ]
 
 
@@ -32,8 +45,9 @@ def _mumu_mass(pt1, pt2, dphi):
 
 
 def test_single_z_and_lepton_removal():
-    ev = flat_events([{"mu": [(45.6, 0.0, 0.0, +1), (45.6, 0.0, PI, -1), (30.0, 0.5, 1.0, -1)],
-                       "e": [(40.0, 0.1, 0.2, +1)]}])
+    ev = flat_events(
+        [{"mu": [(45.6, 0.0, 0.0, +1), (45.6, 0.0, PI, -1), (30.0, 0.5, 1.0, -1)], "e": [(40.0, 0.1, 0.2, +1)]}]
+    )
     obj = build_objects(ev)
     assert ak.num(obj.Z, axis=1).tolist() == [1]
     assert float(obj.Z.mass[0, 0]) == pytest.approx(91.2, abs=0.01)
@@ -80,10 +94,20 @@ def test_two_z_without_shared_leptons_and_greedy_blocking():
 
 
 def test_jets_by_mass_and_met():
-    ev = flat_events([{"jets": [(300.0, 0.0, 0.0, 59.0, True), (250.0, 0.5, 1.0, 61.0, False),
-                                (200.0, 1.0, 2.0, 150.0, False), (150.0, -1.0, -2.0, 250.0, True),
-                                (100.0, 0.2, 3.0, 10.0, False)],
-                       "met": (120.0, 0.7)}])
+    ev = flat_events(
+        [
+            {
+                "jets": [
+                    (300.0, 0.0, 0.0, 59.0, True),
+                    (250.0, 0.5, 1.0, 61.0, False),
+                    (200.0, 1.0, 2.0, 150.0, False),
+                    (150.0, -1.0, -2.0, 250.0, True),
+                    (100.0, 0.2, 3.0, 10.0, False),
+                ],
+                "met": (120.0, 0.7),
+            }
+        ]
+    )
     obj = build_objects(ev)
     assert obj.j.pt.tolist() == [[300.0, 100.0]]
     assert obj.j.btag.tolist() == [[True, False]]

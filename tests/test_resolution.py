@@ -22,7 +22,9 @@ def test_jet_resolution_hand_value():
 def test_muon_resolution_by_eta_region():
     # |eta| <= 0.5: sqrt(0.01^2 + (1e-4 pT)^2); 0.5 < |eta| <= 1.5: sqrt(0.015^2 + (1.5e-4 pT)^2)
     got = relative_resolution("muon", [10.0, 1000.0, 100.0], [0.0, 0.3, -1.0])
-    assert got == pytest.approx([math.sqrt(1e-4 + 1e-6), math.sqrt(1e-4 + 1e-2), math.sqrt(2.25e-4 + 2.25e-4)], rel=1e-12)
+    assert got == pytest.approx(
+        [math.sqrt(1e-4 + 1e-6), math.sqrt(1e-4 + 1e-2), math.sqrt(2.25e-4 + 2.25e-4)], rel=1e-12
+    )
 
 
 def test_photon_and_electron_resolution():

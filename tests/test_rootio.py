@@ -10,8 +10,10 @@ from hepbump.io.rootio import METADATA_KEY, read_histograms, read_metadata, writ
 
 
 def weighted_hist():
-    h = hist.Hist(hist.axis.Variable([10.0, 12.5, 20.0, 45.0, 100.0], name="m_ee", label="m(e0,e1) [GeV]"),
-                  storage=hist.storage.Weight())
+    h = hist.Hist(
+        hist.axis.Variable([10.0, 12.5, 20.0, 45.0, 100.0], name="m_ee", label="m(e0,e1) [GeV]"),
+        storage=hist.storage.Weight(),
+    )
     h.fill([11.0, 13.0, 13.0, 50.0], weight=[1.0, 0.5, 2.0, 3.0])
     return h
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from hepbump.stats import asimov_significance, lr_significance, p_to_z, z_from_q0, z_to_p
@@ -59,8 +59,14 @@ def test_asimov():
 
 @pytest.mark.parametrize(
     "n,b,match",
-    [(1.0, 0.0, "b must be"), (1.0, -1.0, "b must be"), (-1.0, 1.0, "n must be"), (float("nan"), 1.0, "NaN"),
-     (1.0, float("inf"), "b must be"), ([1.0, 2.0], [1.0, float("nan")], "NaN")],
+    [
+        (1.0, 0.0, "b must be"),
+        (1.0, -1.0, "b must be"),
+        (-1.0, 1.0, "n must be"),
+        (float("nan"), 1.0, "NaN"),
+        (1.0, float("inf"), "b must be"),
+        ([1.0, 2.0], [1.0, float("nan")], "NaN"),
+    ],
 )
 def test_bad_input(n, b, match):
     with pytest.raises(ValueError, match=match):

@@ -44,6 +44,7 @@ from hepbump.constants import (
     PDG_ID_K_PLUS,
     SHIP_BEAM_MOMENTUM_GEV,
 )
+from hepbump.errors import HepbumpError, InputError, InputNotFoundError, MissingEntryError
 from hepbump.io.atomic import atomic_path
 
 __all__ = [
@@ -69,6 +70,10 @@ _COLUMNS = ("pdg_id", "px", "py", "pz", "event")
 PYTHIA_INSTALL_HINT = "Pythia 8 is not installed: pip install 'hepbump[pythia]' (pythia8mc==8.317.2)"
 
 
+class PythiaNotInstalledError(HepbumpError, RuntimeError):
+    """Pythia 8 (the optional ``pythia`` extra) is needed and not installed."""
+
+
 @dataclass(frozen=True)
 class MesonMasses:
     """Masses of the mesons of B -> K a, GeV."""
@@ -89,7 +94,7 @@ class MesonMasses:
         abs_id = np.abs(np.asarray(pdg_id))
         bad = ~np.isin(abs_id, (PDG_ID_B0, PDG_ID_B_PLUS))
         if bad.any():
-            raise ValueError(f"not a B0 or B+- PDG id: {np.asarray(pdg_id)[bad][:5].tolist()}")
+            raise InputError(f"not a B0 or B+- PDG id: {np.asarray(pdg_id)[bad][:5].tolist()}")
         neutral = abs_id == PDG_ID_B0
         return np.where(neutral, self.b0, self.b_plus), np.where(neutral, self.k0, self.k_plus)
 
@@ -145,7 +150,7 @@ class BMesonTable:
         for name in _COLUMNS:
             if np.asarray(getattr(self, name)).shape != (n,):
                 shape = np.shape(getattr(self, name))
-                raise ValueError(f"B-meson table column {name!r} has shape {shape}, expected ({n},)")
+                raise InputError(f"B-meson table column {name!r} has shape {shape}, expected ({n},)")
 
     def __len__(self) -> int:
         return len(self.pdg_id)
@@ -171,10 +176,10 @@ def _load_cached(path: str, mtime_ns: int) -> BMesonTable:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except (OSError, EOFError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable .npz B-meson table ({exc})") from exc
+        raise InputError(f"{path}: not a readable .npz B-meson table ({exc})") from exc
     missing = [c for c in _COLUMNS if c not in arrays]
     if missing:
-        raise KeyError(f"{path}: B-meson table lacks the field(s) {missing} (has {sorted(arrays)})")
+        raise MissingEntryError(f"{path}: B-meson table lacks the field(s) {missing} (has {sorted(arrays)})")
     try:
         table = BMesonTable(
             pdg_id=arrays["pdg_id"].astype(np.int32),
@@ -184,17 +189,17 @@ def _load_cached(path: str, mtime_ns: int) -> BMesonTable:
             event=arrays["event"].astype(np.int32),
         )
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+        raise InputError(f"{path}: {exc}") from exc
     if len(table) == 0:
-        raise ValueError(f"{path}: the B-meson table is empty")
+        raise InputError(f"{path}: the B-meson table is empty")
     bad = ~np.isin(np.abs(table.pdg_id), (PDG_ID_B0, PDG_ID_B_PLUS))
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"{path}: field 'pdg_id' row {row} is {int(table.pdg_id[row])}, not +-511/+-521")
+        raise InputError(f"{path}: field 'pdg_id' row {row} is {int(table.pdg_id[row])}, not +-511/+-521")
     for name in ("px", "py", "pz"):
         col = getattr(table, name)
         if not np.all(np.isfinite(col)):
-            raise ValueError(f"{path}: field {name!r} row {int(np.argmax(~np.isfinite(col)))} is not finite")
+            raise InputError(f"{path}: field {name!r} row {int(np.argmax(~np.isfinite(col)))} is not finite")
     for name in _COLUMNS:  # the cached table is shared: make it immutable
         getattr(table, name).flags.writeable = False
     return table
@@ -205,7 +210,7 @@ def load_bmeson_table(path: str | os.PathLike[str] | None = None) -> BMesonTable
     p = Path(path) if path is not None else default_table_path()
     if not p.is_file():
         hint = " (reinstall hepbump or regenerate it: hepbump alp bmesons)" if path is None else ""
-        raise FileNotFoundError(f"B-meson table {p} not found{hint}")
+        raise InputNotFoundError(f"B-meson table {p} not found{hint}")
     return _load_cached(str(p.resolve()), p.stat().st_mtime_ns)
 
 
@@ -218,7 +223,7 @@ def pythia_settings(seed: int, beam_momentum_gev: float = SHIP_BEAM_MOMENTUM_GEV
     'Beams:eA = 400.0011004416285'
     """
     if not 0 <= seed <= 900_000_000:
-        raise ValueError(f"Pythia seed must be in [0, 900000000], got {seed}")
+        raise InputError(f"Pythia seed must be in [0, 900000000], got {seed}")
     m_p = _proton_mass_gev()
     return [
         "Beams:frameType = 2",
@@ -248,11 +253,11 @@ def generate_bmeson_table(
     advice when ``pythia8mc`` is missing.
     """
     if n_events <= 0:
-        raise ValueError(f"number of Pythia events must be positive, got {n_events}")
+        raise InputError(f"number of Pythia events must be positive, got {n_events}")
     try:
         import pythia8mc
     except ImportError as exc:
-        raise RuntimeError(PYTHIA_INSTALL_HINT) from exc
+        raise PythiaNotInstalledError(PYTHIA_INSTALL_HINT) from exc
     from tqdm.auto import tqdm
 
     settings = pythia_settings(seed)
@@ -320,7 +325,7 @@ def write_bmeson_table(table: BMesonTable, card: dict[str, Any], path: str | os.
     """
     path = Path(path)
     if path.suffix != ".npz":
-        raise ValueError(f"B-meson table file must end in .npz, got {path}")
+        raise InputError(f"B-meson table file must end in .npz, got {path}")
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(

@@ -29,6 +29,7 @@ from scipy.special import ndtri
 
 from hepbump import constants as C
 from hepbump.alp.geometry import Geometry, get_geometry
+from hepbump.errors import InputError, MissingEntryError
 from hepbump.rng import PHILOX_WORDS_PER_BLOCK, event_rng
 
 __all__ = [
@@ -47,7 +48,18 @@ log = logging.getLogger(__name__)
 
 #: Fields of the simulated events (``hepbump.alp.simulate``) that the detector model reads.
 TRUTH_FIELDS: tuple[str, ...] = (
-    "g1_E", "g1_px", "g1_py", "g1_pz", "g2_E", "g2_px", "g2_py", "g2_pz", "g1_x", "g1_y", "g2_x", "g2_y",
+    "g1_E",
+    "g1_px",
+    "g1_py",
+    "g1_pz",
+    "g2_E",
+    "g2_px",
+    "g2_py",
+    "g2_pz",
+    "g1_x",
+    "g1_y",
+    "g2_x",
+    "g2_y",
 )
 
 #: Uniform draws consumed per event by :func:`smear`: 10 used (E, x, y, theta, phi for two photons), padded
@@ -79,7 +91,7 @@ class Resolution:
     >>> Resolution(-0.1, 0.005, 0.005, 0.001)
     Traceback (most recent call last):
     ...
-    ValueError: resolution field sigma_e_rel must be a finite number >= 0, got -0.1
+    hepbump.errors.InputError: resolution field sigma_e_rel must be a finite number >= 0, got -0.1
     """
 
     sigma_e_rel: float
@@ -92,9 +104,9 @@ class Resolution:
         for field in ("sigma_e_rel", "sigma_theta_rad", "sigma_phi_rad", "sigma_hit_m"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-                raise ValueError(f"resolution field {field} must be a number, got {value!r}")
+                raise InputError(f"resolution field {field} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
-                raise ValueError(f"resolution field {field} must be a finite number >= 0, got {value!r}")
+                raise InputError(f"resolution field {field} must be a finite number >= 0, got {value!r}")
             object.__setattr__(self, field, float(value))
 
     def with_overrides(self, **values: float | None) -> Resolution:
@@ -106,7 +118,7 @@ class Resolution:
         changes = {k: v for k, v in values.items() if v is not None}
         unknown = sorted(set(changes) - {"sigma_e_rel", "sigma_theta_rad", "sigma_phi_rad", "sigma_hit_m"})
         if unknown:
-            raise ValueError(f"unknown resolution fields {unknown}")
+            raise InputError(f"unknown resolution fields {unknown}")
         if not changes:
             return self
         return dataclasses.replace(self, name="custom", **changes)
@@ -119,14 +131,34 @@ class Resolution:
 #: The named presets: ``good``/``poor`` as stated in the paper's text, ``good-ref``/``poor-ref`` as used by
 #: the public code behind the paper's tables.
 RESOLUTION_PRESETS: Mapping[str, Resolution] = {
-    "good": Resolution(C.ALP_RES_GOOD_SIGMA_E_REL, C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
-                       C.ALP_RES_GOOD_SIGMA_ANGLE_RAD, C.ALP_RES_SIGMA_HIT_M, "good"),
-    "poor": Resolution(C.ALP_RES_POOR_SIGMA_E_REL, C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
-                       C.ALP_RES_POOR_SIGMA_ANGLE_RAD, C.ALP_RES_SIGMA_HIT_M, "poor"),
-    "good-ref": Resolution(C.ALP_RES_GOOD_REF_SIGMA_E_REL, C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
-                           C.ALP_RES_GOOD_SIGMA_ANGLE_RAD, C.ALP_RES_SIGMA_HIT_M, "good-ref"),
-    "poor-ref": Resolution(C.ALP_RES_POOR_REF_SIGMA_E_REL, C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
-                           C.ALP_RES_POOR_SIGMA_ANGLE_RAD, C.ALP_RES_SIGMA_HIT_M, "poor-ref"),
+    "good": Resolution(
+        C.ALP_RES_GOOD_SIGMA_E_REL,
+        C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
+        C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
+        C.ALP_RES_SIGMA_HIT_M,
+        "good",
+    ),
+    "poor": Resolution(
+        C.ALP_RES_POOR_SIGMA_E_REL,
+        C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
+        C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
+        C.ALP_RES_SIGMA_HIT_M,
+        "poor",
+    ),
+    "good-ref": Resolution(
+        C.ALP_RES_GOOD_REF_SIGMA_E_REL,
+        C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
+        C.ALP_RES_GOOD_SIGMA_ANGLE_RAD,
+        C.ALP_RES_SIGMA_HIT_M,
+        "good-ref",
+    ),
+    "poor-ref": Resolution(
+        C.ALP_RES_POOR_REF_SIGMA_E_REL,
+        C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
+        C.ALP_RES_POOR_SIGMA_ANGLE_RAD,
+        C.ALP_RES_SIGMA_HIT_M,
+        "poor-ref",
+    ),
 }
 
 
@@ -138,7 +170,7 @@ def get_resolution(spec: str | Resolution) -> Resolution:
     >>> get_resolution("perfect")
     Traceback (most recent call last):
     ...
-    ValueError: unknown resolution preset 'perfect'; known presets: good, good-ref, poor, poor-ref
+    hepbump.errors.InputError: unknown resolution preset 'perfect'; known presets: good, good-ref, poor, poor-ref
     """
     if isinstance(spec, Resolution):
         return spec
@@ -146,7 +178,7 @@ def get_resolution(spec: str | Resolution) -> Resolution:
         return RESOLUTION_PRESETS[spec]
     except (KeyError, TypeError):
         known = ", ".join(sorted(RESOLUTION_PRESETS))
-        raise ValueError(f"unknown resolution preset {spec!r}; known presets: {known}") from None
+        raise InputError(f"unknown resolution preset {spec!r}; known presets: {known}") from None
 
 
 @dataclass(frozen=True)
@@ -173,9 +205,9 @@ class PhotonPair:
         for f in dataclasses.fields(self):
             arr = np.asarray(getattr(self, f.name), dtype=np.float64)
             if arr.ndim != 1:
-                raise ValueError(f"photon quantity {f.name} must be one-dimensional, got shape {arr.shape}")
+                raise InputError(f"photon quantity {f.name} must be one-dimensional, got shape {arr.shape}")
             if n is not None and arr.shape[0] != n:
-                raise ValueError(f"photon quantity {f.name} has {arr.shape[0]} entries, expected {n}")
+                raise InputError(f"photon quantity {f.name} has {arr.shape[0]} entries, expected {n}")
             n = arr.shape[0]
             object.__setattr__(self, f.name, arr)
 
@@ -225,21 +257,28 @@ def truth_photons(events: Any, *, source: str = "events") -> PhotonPair:
     """
     missing = [f for f in TRUTH_FIELDS if f not in _field_names(events)]
     if missing:
-        raise KeyError(
+        raise MissingEntryError(
             f"{source}: missing field(s) {', '.join(missing)} (the detector model needs {', '.join(TRUTH_FIELDS)})"
         )
     angles = {}
     for i in (1, 2):
-        p = vector.array({
-            "px": _column(events, f"g{i}_px"), "py": _column(events, f"g{i}_py"),
-            "pz": _column(events, f"g{i}_pz"), "E": _column(events, f"g{i}_E"),
-        })
+        p = vector.array(
+            {
+                "px": _column(events, f"g{i}_px"),
+                "py": _column(events, f"g{i}_py"),
+                "pz": _column(events, f"g{i}_pz"),
+                "E": _column(events, f"g{i}_E"),
+            }
+        )
         angles[f"theta{i}"] = np.asarray(p.theta, dtype=np.float64)
         angles[f"phi{i}"] = np.asarray(p.phi, dtype=np.float64)
     return PhotonPair(
-        E1=_column(events, "g1_E"), E2=_column(events, "g2_E"),
-        x1=_column(events, "g1_x"), y1=_column(events, "g1_y"),
-        x2=_column(events, "g2_x"), y2=_column(events, "g2_y"),
+        E1=_column(events, "g1_E"),
+        E2=_column(events, "g2_E"),
+        x1=_column(events, "g1_x"),
+        y1=_column(events, "g1_y"),
+        x2=_column(events, "g2_x"),
+        y2=_column(events, "g2_y"),
         **angles,
     )
 

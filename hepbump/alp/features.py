@@ -13,12 +13,22 @@ import vector
 
 from hepbump import constants as C
 from hepbump.alp.detector import PhotonPair
+from hepbump.errors import InputError
 
 __all__ = ["FEATURE_NAMES", "features", "photons_from_features", "opening_angle", "diphoton_mass", "mgg_axis"]
 
 #: Names of the ten per-event features, in the order of the columns of :func:`features`.
 FEATURE_NAMES: tuple[str, ...] = (
-    "ln_E1", "ln_E2", "x1", "y1", "x2", "y2", "ln_theta1", "ln_theta2", "phi1", "phi2",
+    "ln_E1",
+    "ln_E2",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "ln_theta1",
+    "ln_theta2",
+    "phi1",
+    "phi2",
 )
 
 
@@ -30,11 +40,21 @@ def features(pair: PhotonPair) -> np.ndarray:
     [[2.9957, 1.6094, 0.1, -0.2, 0.3, 0.4, -4.6052, -3.912, 1.0, -2.0]]
     """
     if np.any(pair.E1 <= 0) or np.any(pair.E2 <= 0) or np.any(pair.theta1 <= 0) or np.any(pair.theta2 <= 0):
-        raise ValueError("features need positive energies and polar angles (logarithms are taken)")
-    return np.column_stack([
-        np.log(pair.E1), np.log(pair.E2), pair.x1, pair.y1, pair.x2, pair.y2,
-        np.log(pair.theta1), np.log(pair.theta2), pair.phi1, pair.phi2,
-    ])
+        raise InputError("features need positive energies and polar angles (logarithms are taken)")
+    return np.column_stack(
+        [
+            np.log(pair.E1),
+            np.log(pair.E2),
+            pair.x1,
+            pair.y1,
+            pair.x2,
+            pair.y2,
+            np.log(pair.theta1),
+            np.log(pair.theta2),
+            pair.phi1,
+            pair.phi2,
+        ]
+    )
 
 
 def opening_angle(pair: PhotonPair) -> np.ndarray:
@@ -71,8 +91,12 @@ def mgg_axis() -> hist.axis.Regular:
     (92, 0.0316, 6.31)
     """
     return hist.axis.Regular(
-        C.ALP_MGG_BINS, 10.0**C.ALP_MGG_LOG10_MIN, 10.0**C.ALP_MGG_LOG10_MAX,
-        transform=hist.axis.transform.log, name="m_gg", label=r"$m_{\gamma\gamma}$ [GeV]",
+        C.ALP_MGG_BINS,
+        10.0**C.ALP_MGG_LOG10_MIN,
+        10.0**C.ALP_MGG_LOG10_MAX,
+        transform=hist.axis.transform.log,
+        name="m_gg",
+        label=r"$m_{\gamma\gamma}$ [GeV]",
     )
 
 
@@ -85,9 +109,16 @@ def photons_from_features(matrix: np.ndarray) -> PhotonPair:
     """
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] != len(FEATURE_NAMES):
-        raise ValueError(f"expected an (n, {len(FEATURE_NAMES)}) feature matrix, got shape {m.shape}")
+        raise InputError(f"expected an (n, {len(FEATURE_NAMES)}) feature matrix, got shape {m.shape}")
     return PhotonPair(
-        E1=np.exp(m[:, 0]), E2=np.exp(m[:, 1]), x1=m[:, 2], y1=m[:, 3], x2=m[:, 4], y2=m[:, 5],
-        theta1=np.exp(m[:, 6]), theta2=np.exp(m[:, 7]), phi1=m[:, 8], phi2=m[:, 9],
+        E1=np.exp(m[:, 0]),
+        E2=np.exp(m[:, 1]),
+        x1=m[:, 2],
+        y1=m[:, 3],
+        x2=m[:, 4],
+        y2=m[:, 5],
+        theta1=np.exp(m[:, 6]),
+        theta2=np.exp(m[:, 7]),
+        phi1=m[:, 8],
+        phi2=m[:, 9],
     )
-

@@ -40,6 +40,7 @@ from hepbump.constants import (
     SHIP_DECAY_VOLUME_Z_FRONT_M,
     SHIP_XTAPERED_HEIGHT_Y_M,
 )
+from hepbump.errors import InputError
 
 __all__ = ["Geometry", "GEOMETRIES", "get_geometry"]
 
@@ -66,7 +67,7 @@ class Geometry:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.z_front_m < self.z_back_m <= self.calorimeter_z_m:
-            raise ValueError(
+            raise InputError(
                 f"geometry {self.name!r}: need 0 < z_front_m < z_back_m <= calorimeter_z_m, got "
                 f"{self.z_front_m}, {self.z_back_m}, {self.calorimeter_z_m}"
             )
@@ -79,10 +80,10 @@ class Geometry:
             "calorimeter_height_y_m",
         ):
             if not getattr(self, field) > 0.0:
-                raise ValueError(f"geometry {self.name!r}: {field} must be positive, got {getattr(self, field)}")
+                raise InputError(f"geometry {self.name!r}: {field} must be positive, got {getattr(self, field)}")
         for field in ("photon_energy_min_gev", "min_hit_separation_m"):
             if not getattr(self, field) >= 0.0:
-                raise ValueError(f"geometry {self.name!r}: {field} must be >= 0, got {getattr(self, field)}")
+                raise InputError(f"geometry {self.name!r}: {field} must be >= 0, got {getattr(self, field)}")
 
     def _interpolate(self, front: float, back: float, z: np.ndarray | float) -> np.ndarray:
         t = (np.asarray(z, dtype=np.float64) - self.z_front_m) / (self.z_back_m - self.z_front_m)
@@ -166,11 +167,11 @@ def get_geometry(geometry: str | Geometry) -> Geometry:
     >>> get_geometry("round")
     Traceback (most recent call last):
     ...
-    ValueError: unknown geometry 'round'; choose one of: default, x-tapered
+    hepbump.errors.InputError: unknown geometry 'round'; choose one of: default, x-tapered
     """
     if isinstance(geometry, Geometry):
         return geometry
     try:
         return GEOMETRIES[geometry]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown geometry {geometry!r}; choose one of: {', '.join(GEOMETRIES)}") from None
+        raise InputError(f"unknown geometry {geometry!r}; choose one of: {', '.join(GEOMETRIES)}") from None

@@ -31,6 +31,7 @@ import numpy as np
 from hepbump.errors import InputError, MissingEntryError
 from hepbump.io.atomic import atomic_path
 from hepbump.io.events import (
+    describe_exception,
     file_format,
     inspect_event_file,
     open_root,
@@ -82,22 +83,22 @@ def _columns_of(events: Any) -> dict[str, np.ndarray]:
         raw = events
     missing = [f for f in EVENT_FIELDS if f not in raw]
     if missing:
-        raise KeyError(f"events lack the field(s) {missing}")
+        raise MissingEntryError(f"events lack the field(s) {missing}")
     allowed = (*EVENT_FIELDS, PAIR_LABEL_FIELD)
     extra = sorted(set(raw) - set(allowed))
     if extra:
-        raise ValueError(f"events have unexpected field(s) {extra}; allowed: {list(allowed)}")
+        raise InputError(f"events have unexpected field(s) {extra}; allowed: {list(allowed)}")
     cols: dict[str, np.ndarray] = {}
     for name in allowed:
         if name not in raw:
             continue
         arr = np.asarray(ak.to_numpy(raw[name]) if isinstance(raw[name], ak.Array) else raw[name])
         if arr.ndim != 1:
-            raise ValueError(f"events field {name!r} must be one-dimensional, has shape {arr.shape}")
+            raise InputError(f"events field {name!r} must be one-dimensional, has shape {arr.shape}")
         cols[name] = arr.astype(INT_FIELDS.get(name, np.float64), copy=False)
     lengths = {len(v) for v in cols.values()}
     if len(lengths) != 1:
-        raise ValueError(f"events fields have different lengths: { {k: len(v) for k, v in cols.items()} }")
+        raise InputError(f"events fields have different lengths: { {k: len(v) for k, v in cols.items()} }")
     return cols
 
 
@@ -106,7 +107,7 @@ def write_events(
     events: Any,
     run_info: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write events (a :class:`hepbump.alp.simulate.SimulatedEvents`, an ``ak.Array`` or a mapping of columns) atomically.
+    """Write events (a :class:`~hepbump.alp.simulate.SimulatedEvents`, an ``ak.Array`` or columns) atomically.
 
     ``run_info`` defaults to ``events.run_info``; it must be JSON-serialisable.
     """
@@ -155,7 +156,7 @@ def read_events(path: str | os.PathLike[str]) -> ak.Array:
             try:
                 arrays = f[TREE_NAME].arrays(names, library="np")
             except Exception as exc:  # truncated baskets surface only when read
-                raise InputError(f"{path}: cannot read TTree {TREE_NAME!r} ({type(exc).__name__}: {exc})") from exc
+                raise InputError(f"{path}: cannot read TTree {TREE_NAME!r} ({describe_exception(exc)})") from exc
     return ak.Array({k: np.asarray(v) for k, v in arrays.items()})
 
 

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from hepbump.alp.detector import PhotonPair  # noqa: E402
 from hepbump.alp.features import mgg_axis, opening_angle  # noqa: E402
+from hepbump.errors import InputError
 from hepbump.histogram import as_binned  # noqa: E402
 from hepbump.io.atomic import atomic_path  # noqa: E402
 
@@ -42,7 +43,7 @@ def _counts(sample: Any, edges: np.ndarray) -> np.ndarray:
     if hasattr(sample, "axes"):
         b = as_binned(sample)
         if b.edges.shape != edges.shape or not np.allclose(b.edges, edges):
-            raise ValueError("m_gg histograms must use the binning of hepbump.alp.features.mgg_axis()")
+            raise InputError("m_gg histograms must use the binning of hepbump.alp.features.mgg_axis()")
         return b.counts
     values = np.asarray(sample, dtype=float)
     return np.histogram(values, bins=edges)[0].astype(float)
@@ -51,7 +52,7 @@ def _counts(sample: Any, edges: np.ndarray) -> np.ndarray:
 def _log_edges(values: Sequence[np.ndarray], bins: int) -> np.ndarray:
     finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
     if finite.size == 0:
-        raise ValueError("nothing to plot: no positive finite values")
+        raise InputError("nothing to plot: no positive finite values")
     lo, hi = np.percentile(finite, [0.1, 99.9])
     if hi <= lo:
         lo, hi = lo / 2.0, hi * 2.0
@@ -75,7 +76,7 @@ def plot_mgg(
     ``styles`` maps labels to matplotlib line keywords (e.g. colour per benchmark, line style per resolution).
     """
     if not samples:
-        raise ValueError("plot_mgg needs at least one sample")
+        raise InputError("plot_mgg needs at least one sample")
     edges = np.asarray(mgg_axis().edges)
     plt.style.use(mplhep.style.ROOT)
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -114,7 +115,7 @@ def plot_photon_kinematics(
     to matplotlib line keywords (colour, width, alpha; the energy panel sets the line style itself).
     """
     if not samples:
-        raise ValueError("plot_photon_kinematics needs at least one sample")
+        raise InputError("plot_photon_kinematics needs at least one sample")
     alphas = {k: 1e3 * opening_angle(p) for k, p in samples.items()}
     energies = {k: (p.E1, p.E2) for k, p in samples.items()}
     a_edges = _log_edges(list(alphas.values()), bins)
@@ -129,8 +130,9 @@ def plot_photon_kinematics(
         style.pop("linestyle", None)
         for e, ls, name in ((energies[label][0], "-", r"$E_1$"), (energies[label][1], "--", r"$E_2$")):
             counts = np.histogram(e, e_edges)[0].astype(float)
-            mplhep.histplot(counts / max(counts.sum(), 1.0), e_edges, ax=right, ls=ls, label=f"{label}, {name}",
-                            **style)
+            mplhep.histplot(
+                counts / max(counts.sum(), 1.0), e_edges, ax=right, ls=ls, label=f"{label}, {name}", **style
+            )
     left.set_xlabel(r"opening angle $\alpha_{\gamma\gamma}$ [mrad]")
     right.set_xlabel(r"photon energy $E_\gamma$ [GeV]")
     for ax in (left, right):

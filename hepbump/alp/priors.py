@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hepbump.constants import ALP_CTAU_OVER_M_RANGE_M_PER_GEV, ALP_MASS_RANGE_GEV
+from hepbump.errors import InputError
 
 __all__ = ["LogUniform", "ALPPrior"]
 
@@ -38,7 +39,7 @@ class LogUniform:
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.low) and np.isfinite(self.high) and 0.0 < self.low <= self.high):
-            raise ValueError(f"log-uniform range needs 0 < low <= high (finite), got [{self.low}, {self.high}]")
+            raise InputError(f"log-uniform range needs 0 < low <= high (finite), got [{self.low}, {self.high}]")
 
     def quantile(self, u: np.ndarray | float) -> np.ndarray:
         """Inverse CDF: low * (high/low)**u for u in [0, 1]."""

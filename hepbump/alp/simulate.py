@@ -35,6 +35,8 @@ Reproducible: the same seed and configuration give identical events.
 from __future__ import annotations
 
 import logging
+import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,9 +54,10 @@ from hepbump.alp.kinematics import (
     propagate_to_plane,
     truncated_exponential_inverse_cdf,
 )
-from hepbump.kinematics import boost_to_lab, four_vectors, two_body_rest_frame
 from hepbump.alp.priors import ALPPrior
 from hepbump.constants import ALP_SIM_MAX_CANDIDATES, ALP_SIM_MAX_CANDIDATES_PER_EVENT
+from hepbump.errors import InputError
+from hepbump.kinematics import boost_to_lab, four_vectors, two_body_rest_frame
 
 __all__ = [
     "MODES",
@@ -75,6 +78,8 @@ log = logging.getLogger(__name__)
 MODES = ("signal", "background", "prior", "pairs")
 #: Candidates tried per requested event in the first round for a point without an acceptance estimate.
 _FIRST_ROUND_PER_EVENT = 4
+#: Interval of the INFO progress lines of a simulation when stderr is not a terminal (seconds).
+PROGRESS_LOG_SECONDS = 5.0
 #: Over-allocation factor of later rounds relative to the measured acceptance.
 _SAFETY = 1.2
 
@@ -92,7 +97,12 @@ class SimulationConfig:
     ~ 1 kB per candidate); ``max_candidates_per_event``: cap per parameter point, times its requested events
     (acceptances below ~1/cap are not reached); ``max_candidates``: cap for the whole call;
     ``pairs_same_fraction``: fraction of same-parameter pairs; ``bmeson_table``: path of a B-meson table
-    (default: the package data); ``show_progress``: a tqdm bar over accepted events.
+    (default: the package data); ``show_progress``: a tqdm bar over accepted events (without it, and when
+    stderr is not a terminal, progress is logged at INFO every :data:`PROGRESS_LOG_SECONDS`);
+    ``give_up_seconds``: after the first chunk the acceptance and the time per candidate are measured; a run
+    projected to stop at a cap (so to return fewer events than requested) *and* to take longer than this is
+    refused at once with an :class:`~hepbump.errors.InputError` giving the estimate (``None``: never refuse;
+    a projected run over this time that does complete is announced with a warning).
     """
 
     geometry: Geometry | str = "default"
@@ -104,19 +114,22 @@ class SimulationConfig:
     pairs_same_fraction: float = 0.5
     bmeson_table: str | None = None
     show_progress: bool = False
+    give_up_seconds: float | None = 60.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "geometry", get_geometry(self.geometry))
+        if self.give_up_seconds is not None and not self.give_up_seconds > 0:
+            raise InputError(f"SimulationConfig.give_up_seconds must be > 0 or None, got {self.give_up_seconds}")
         for name in ("chunk_size", "max_candidates_per_event", "max_candidates"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"SimulationConfig.{name} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"SimulationConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.pairs_same_fraction <= 1.0:
-            raise ValueError(f"SimulationConfig.pairs_same_fraction must be in [0, 1], got {self.pairs_same_fraction}")
+            raise InputError(f"SimulationConfig.pairs_same_fraction must be in [0, 1], got {self.pairs_same_fraction}")
         limit = meson_masses_gev().max_alp_mass_gev
         for name in ("prior", "background"):
             high = getattr(self, name).mass_gev.high
             if high >= limit:
-                raise ValueError(
+                raise InputError(
                     f"SimulationConfig.{name}: mass range reaches {high} GeV, beyond the kinematic limit "
                     f"m_B - m_K = {limit:.5f} GeV"
                 )
@@ -171,13 +184,13 @@ def validate_parameters(mass_gev: float, ctau_over_m: float) -> None:
     >>> validate_parameters(5.0, 1.0)
     Traceback (most recent call last):
     ...
-    ValueError: ALP mass 5 GeV outside (0, 4.78211) GeV: B -> K a needs m_a < m_B - m_K
+    hepbump.errors.InputError: ALP mass 5 GeV outside (0, 4.78211) GeV: B -> K a needs m_a < m_B - m_K
     """
     limit = meson_masses_gev().max_alp_mass_gev
     if not (np.isfinite(mass_gev) and 0.0 < mass_gev < limit):
-        raise ValueError(f"ALP mass {mass_gev:g} GeV outside (0, {limit:.5f}) GeV: B -> K a needs m_a < m_B - m_K")
+        raise InputError(f"ALP mass {mass_gev:g} GeV outside (0, {limit:.5f}) GeV: B -> K a needs m_a < m_B - m_K")
     if not (np.isfinite(ctau_over_m) and ctau_over_m > 0.0):
-        raise ValueError(f"c tau / m must be positive and finite (m/GeV), got {ctau_over_m:g}")
+        raise InputError(f"c tau / m must be positive and finite (m/GeV), got {ctau_over_m:g}")
 
 
 @dataclass(frozen=True)
@@ -278,6 +291,9 @@ def _run_points(
     total = 0
     bar = tqdm(total=int(need.sum()), desc=f"simulating {what}", unit="ev", leave=False,
                disable=None if config.show_progress else True)  # fmt: skip
+    log_progress = not (config.show_progress and sys.stderr.isatty())
+    t0 = last_log = last_check = time.monotonic()
+    estimated = False
     done_before = 0
     while total < config.max_candidates:
         k = _allocation(need, got, tried, cap)
@@ -298,6 +314,21 @@ def _run_points(
             done = int(np.minimum(got, need).sum())
             bar.update(done - done_before)
             done_before = done
+            now = time.monotonic()
+            if not estimated or now - last_check >= PROGRESS_LOG_SECONDS:
+                _estimate(what, need, got, tried, cap, total, now - t0, config, announce=not estimated)
+                estimated, last_check = True, now
+            if log_progress and now - last_log >= PROGRESS_LOG_SECONDS:
+                last_log = now
+                log.info(
+                    "simulating %s: %d/%d events, %d candidates (acceptance %.3g), %.0f s",
+                    what,
+                    done,
+                    int(need.sum()),
+                    total,
+                    got.sum() / max(total, 1),
+                    now - t0,
+                )
             if np.all(got[active] >= need[active]):
                 break
         log.debug("%s: round done, %d candidates, %d/%d events", what, total, done_before, int(need.sum()))
@@ -324,6 +355,61 @@ def _run_points(
     if stats.n_points_capped:
         _warn_capped(what, m_a, ctau, need, got, tried, complete, stats, config)
     return columns, complete, stats
+
+
+def _estimate(
+    what: str,
+    need: np.ndarray,
+    got: np.ndarray,
+    tried: np.ndarray,
+    cap: np.ndarray,
+    total: int,
+    elapsed: float,
+    config: SimulationConfig,
+    announce: bool = True,
+) -> None:
+    """After the first chunk, and again every few seconds: project the run from the measured acceptance and
+    speed; refuse a hopeless one (projected to stop at a cap after more than ``config.give_up_seconds``).
+
+    Per point, the candidates still needed are (events missing) / acceptance, bounded by the point's cap
+    (an acceptance of 0 so far is taken as below 1 / candidates tried); the run is the sum, bounded by
+    ``max_candidates``.
+    """
+    per_candidate = elapsed / max(total, 1)
+    missing = np.maximum(need - got, 0)
+    tried_f = np.maximum(tried, 1).astype(float)
+    rate = np.where(got > 0, got / tried_f, 0.5 / tried_f)  # zero so far: optimistic half an event per tries
+    wanted = np.where(missing > 0, missing / rate, 0.0)
+    room = np.maximum(cap - tried, 0)
+    projected = float(min(np.minimum(wanted, room).sum(), config.max_candidates - total))
+    short = bool(np.any(wanted > room)) or float(wanted.sum()) > config.max_candidates - total
+    seconds = projected * per_candidate
+    acceptance = got.sum() / max(total, 1)
+    if short and config.give_up_seconds is not None and seconds > config.give_up_seconds:
+        raise InputError(
+            f"simulating {what}: acceptance {acceptance:.3g} on the first {total} candidates; the "
+            f"{int(need.sum())} requested events would need ~{float(wanted.sum()):.3g} candidates, beyond the cap, "
+            f"and the run would stop at the cap after ~{seconds / 60:.1f} min with too few events; request fewer "
+            "events, raise max_candidates/max_candidates_per_event, or choose parameters with a higher acceptance"
+        )
+    if not announce:
+        return
+    if seconds > (config.give_up_seconds or 60.0):
+        log.warning(
+            "simulating %s: acceptance %.3g; about %.3g more candidates, estimated %.1f min",
+            what,
+            acceptance,
+            projected,
+            seconds / 60,
+        )
+    else:
+        log.debug(
+            "simulating %s: acceptance %.3g; about %.3g more candidates, estimated %.1f s",
+            what,
+            acceptance,
+            projected,
+            seconds,
+        )
 
 
 def _warn_capped(what, m_a, ctau, need, got, tried, complete, stats: SimulationStats, config) -> None:
@@ -386,7 +472,7 @@ def _run_info(mode: str, seed: int, config: SimulationConfig, **extra: Any) -> d
 
 def _check_count(n: int, what: str) -> int:
     if isinstance(n, bool) or int(n) != n or n < 0:
-        raise ValueError(f"number of {what} must be a non-negative integer, got {n!r}")
+        raise InputError(f"number of {what} must be a non-negative integer, got {n!r}")
     return int(n)
 
 
@@ -473,14 +559,13 @@ def simulate(
     ``mass_gev`` and ``ctau_over_m`` are required for ``signal`` and rejected otherwise.
     """
     if mode not in MODES:
-        raise ValueError(f"unknown simulation mode {mode!r}; choose one of: {', '.join(MODES)}")
+        raise InputError(f"unknown simulation mode {mode!r}; choose one of: {', '.join(MODES)}")
     if mode == "signal":
         if mass_gev is None or ctau_over_m is None:
-            raise ValueError("signal mode needs the ALP mass (GeV) and c tau / m (m/GeV)")
+            raise InputError("signal mode needs the ALP mass (GeV) and c tau / m (m/GeV)")
         return simulate_signal(mass_gev, ctau_over_m, n_events, seed, config)
     if mass_gev is not None or ctau_over_m is not None:
-        raise ValueError(f"{mode} mode draws the ALP parameters from the prior; do not give a mass or c tau / m")
+        raise InputError(f"{mode} mode draws the ALP parameters from the prior; do not give a mass or c tau / m")
     return {"background": simulate_background, "prior": simulate_prior, "pairs": simulate_pairs}[mode](
         n_events, seed, config
     )
-

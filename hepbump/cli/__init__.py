@@ -39,15 +39,12 @@ def _global_options(
 
 
 def _register() -> None:
-    """Attach every command group; one line per group."""
-    from hepbump.cli import alp, alp_features, demo, dm, histograms, stats
+    """Attach every command and command group (one group per pipeline); one line each."""
+    from hepbump.cli import alp, demo, dm, stats
 
     app.command("demo")(demo.demo)
     app.add_typer(stats.app, name="stats")
-    app.command("convert")(dm.convert)
-    app.add_typer(dm.generate_app, name="generate")
-    app.command("histograms")(histograms.histograms)
-    alp.app.command("features")(alp_features.features)
+    app.add_typer(dm.app, name="dm")
     app.add_typer(alp.app, name="alp")
 
 
@@ -104,7 +101,7 @@ def main() -> None:
         sys.exit(2)
     except _Signalled as exc:
         name = "interrupted" if exc.signum == signal.SIGINT else "terminated (SIGTERM)"
-        typer.echo(f"hepbump: {name}; no output was written", err=True)
+        typer.echo(f"hepbump: {name}; temporary files removed", err=True)
         sys.exit(128 + exc.signum)
     finally:
         for signum, handler in handlers.items():

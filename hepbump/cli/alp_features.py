@@ -9,7 +9,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from hepbump.cli.common import SeedOption, resolve_seed
+from hepbump.cli.common import (
+    FIGURE_SUFFIXES,
+    JSON_SUFFIXES,
+    ChunksizeOption,
+    ExecutorOption,
+    JsonOption,
+    ProgressOption,
+    SchedulerOption,
+    SeedOption,
+    SkipBadFilesOption,
+    WorkersOption,
+    check_outputs,
+    out_option,
+    resolve_seed,
+    run_options,
+    write_json,
+)
+from hepbump.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +51,18 @@ def _write_parquet(path: Path, columns: dict, metadata: dict) -> None:
 def features(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Simulated ALP event files (ROOT tree 'alp' or Parquet).")],
-    out: Annotated[Path, typer.Option("--out", help="Output Parquet file with features, m_gg and parameters.")],
+    *,
+    out: Annotated[Path, out_option("Output Parquet file with features, m_gg and parameters.")],
     resolution: Annotated[
         str, typer.Option("--resolution", help="Detector preset: good, poor, good-ref or poor-ref.")
     ] = "poor",
     seed: SeedOption = None,
-    executor: Annotated[str, typer.Option("--executor", help="coffea executor: iterative, futures or dask.")] = "iterative",
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (futures executor).")] = 2,
-    chunksize: Annotated[int, typer.Option("--chunksize", min=1, help="Events per coffea chunk.")] = 100_000,
+    executor: ExecutorOption,
+    workers: WorkersOption,
+    chunksize: ChunksizeOption,
+    scheduler: SchedulerOption = None,
+    skip_bad_files: SkipBadFilesOption = False,
+    progress: ProgressOption = None,
     hists: Annotated[
         Optional[Path], typer.Option("--hists", help="Also write m_gg histograms per sample and group (ROOT).")
     ] = None,
@@ -56,38 +77,51 @@ def features(
     sigma_theta: Annotated[Optional[float], typer.Option("--sigma-theta", help="Override sigma_theta, rad.")] = None,
     sigma_phi: Annotated[Optional[float], typer.Option("--sigma-phi", help="Override sigma_phi, rad.")] = None,
     sigma_hit: Annotated[Optional[float], typer.Option("--sigma-hit", help="Override the hit resolution, m.")] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Smear simulated ALP events with a detector preset and write features."""
     from hepbump.alp.detector import get_resolution
     from hepbump.alp.features import photons_from_features
     from processors.alp import run_features
-    from processors.runner import RunOptions
 
-    if out.suffix.lower() != ".parquet":
-        raise ValueError(f"--out must end in .parquet, got {out}")
-    if hists is not None and hists.suffix.lower() != ".root":
-        raise ValueError(f"--hists must end in .root, got {hists}")
+    figures = (plots / "mgg.png", plots / "photons.png") if plots is not None else (None, None)
+    check_outputs(
+        (out, (".parquet",)), (hists, (".root",)), *((f, FIGURE_SUFFIXES) for f in figures), (json_out, JSON_SUFFIXES)
+    )
+    options = run_options(
+        executor=executor,
+        workers=workers,
+        chunksize=chunksize,
+        scheduler=scheduler,
+        skip_bad_files=skip_bad_files,
+        progress=progress,
+    )
+    seed = resolve_seed(ctx, seed)
     res = get_resolution(resolution).with_overrides(
         sigma_e_rel=sigma_e, sigma_theta_rad=sigma_theta, sigma_phi_rad=sigma_phi, sigma_hit_m=sigma_hit
     )
     run = run_features(
-        [str(f) for f in files], res, resolve_seed(ctx, seed), geometry=geometry,
-        options=RunOptions(executor=executor, workers=workers, chunksize=chunksize),
+        [str(f) for f in files],
+        res,
+        seed,
+        geometry=geometry,
+        options=options,
     )
+    n_events = len(run.columns["m_gg"])
+    if hists is not None and not run.histograms:
+        raise InputError("no events: no m_gg histograms to write")
+    if plots is not None and n_events == 0:
+        raise InputError("no events: nothing to plot")
     _write_parquet(out, run.columns, run.metadata)
-    typer.echo(f"wrote {len(run.columns['m_gg'])} events ({res.name} resolution) to {out}")
+    lines = [f"wrote {n_events} events ({res.name} resolution) to {out}"]
     if hists is not None:
         from hepbump.io.rootio import write_histograms
 
-        if not run.histograms:
-            raise ValueError("no events: no m_gg histograms to write")
         write_histograms(hists, run.histograms, run.histogram_metadata)
-        typer.echo(f"wrote {len(run.histograms)} m_gg histograms to {hists}")
+        lines.append(f"wrote {len(run.histograms)} m_gg histograms to {hists}")
     if plots is not None:
         from hepbump.alp.plots import plot_mgg, plot_photon_kinematics
 
-        if len(run.columns["m_gg"]) == 0:
-            raise ValueError("no events: nothing to plot")
         labels = {}
         for name, info in run.histogram_metadata.items():
             label = Path(info["file"]).name
@@ -99,6 +133,21 @@ def features(
         per_file = {
             Path(f).name: measured.select(run.columns["file_index"] == i) for i, f in enumerate(run.metadata["files"])
         }
-        plot_photon_kinematics({k: v for k, v in per_file.items() if len(v)}, plots / "photons.png",
-                               title=f"{res.name} resolution")
-        typer.echo(f"wrote figures to {plots}")
+        plot_photon_kinematics(
+            {k: v for k, v in per_file.items() if len(v)}, plots / "photons.png", title=f"{res.name} resolution"
+        )
+        lines.append(f"wrote figures to {plots}")
+    write_json(
+        json_out,
+        {
+            "out": str(out),
+            "n_events": n_events,
+            "resolution": res.name,
+            "seed": seed,
+            "files": [str(f) for f in files],
+            "hists": None if hists is None else str(hists),
+            "n_histograms": len(run.histograms) if hists is not None else None,
+            "plots": None if plots is None else str(plots),
+        },
+    )
+    typer.echo("\n".join(lines))

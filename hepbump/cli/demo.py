@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hepbump.cli.common import SeedOption, resolve_seed
+from hepbump.cli.common import (
+    FIGURE_SUFFIXES,
+    JSON_SUFFIXES,
+    JsonOption,
+    SeedOption,
+    check_outputs,
+    out_option,
+    resolve_seed,
+    write_json,
+)
 
 __all__ = ["demo"]
 
 
 def demo(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("demo"),
+    out: Annotated[Path, out_option("Output directory.")] = Path("demo"),
     signal_events: Annotated[float, typer.Option(help="Injected signal events.")] = 150.0,
     signal_mass: Annotated[float, typer.Option(help="Injected signal mass [GeV].")] = 1212.5,
     seed: SeedOption = None,
+    json_out: JsonOption = None,
 ) -> None:
     """Generate a falling spectrum with an injected Gaussian, run the LR scan and the pyhf check, and write
     OUT/demo.root, OUT/demo_scan.png and OUT/summary.json."""
     from hepbump.demo import DemoConfig, run_demo
 
+    check_outputs(
+        (out / "demo.root", (".root",)),
+        (out / "demo_scan.png", FIGURE_SUFFIXES),
+        (out / "summary.json", JSON_SUFFIXES),
+        (json_out, JSON_SUFFIXES),
+    )
     config = DemoConfig(signal_events=signal_events, signal_mass=signal_mass, seed=resolve_seed(ctx, seed))
     result = run_demo(config, out)
+    write_json(
+        json_out, dict(asdict(result), injected_mass=signal_mass, injected_events=signal_events, seed=config.seed)
+    )
     typer.echo(
         f"LR scan: max local Z = {result.max_local_z:.2f} at {result.best_position:.1f} GeV "
         f"(injected {signal_mass:g} GeV); fitted yield {result.signal_yield:.1f} +- {result.signal_yield_error:.1f}\n"

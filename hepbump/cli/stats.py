@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
+
+from hepbump.cli.common import FIGURE_SUFFIXES, JSON_SUFFIXES, JsonOption, check_outputs, write_json
+from hepbump.errors import InputError
 
 __all__ = ["app"]
 
@@ -17,8 +19,11 @@ FileArg = Annotated[Path, typer.Argument(help="ROOT file with the histogram.")]
 HistOpt = Annotated[str, typer.Option("--hist", help="Name of the histogram in the file.")]
 BkgOpt = Annotated[
     Optional[str],
-    typer.Option("--background", help="Histogram in the same file with the known background expectation "
-                 "(default: fit the 4th-order log-polynomial)."),
+    typer.Option(
+        "--background",
+        help="Histogram in the same file with the known background expectation "
+        "(default: fit the 4th-order log-polynomial).",
+    ),
 ]
 WidthOpt = Annotated[float, typer.Option("--width", help="Signal width in bins.")]
 
@@ -34,7 +39,7 @@ def _load(path: Path, name: str, background: str | None):
     if background:
         bkg = as_binned(hists[background])
         if not np.array_equal(bkg.edges, data.edges):
-            raise ValueError(f"{path}: histograms {name!r} and {background!r} have different binning")
+            raise InputError(f"{path}: histograms {name!r} and {background!r} have different binning")
     return data, None if bkg is None else bkg.counts
 
 
@@ -44,37 +49,45 @@ def scan(
     hist: HistOpt,
     width: WidthOpt = 1.0,
     background: BkgOpt = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write an mplhep PNG of the scan.")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the scan as JSON.")] = None,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="Write an mplhep figure of the scan (.png, .pdf or .svg).")
+    ] = None,
+    json_out: JsonOption = None,
 ) -> None:
     """LR scan of a histogram: local significance of a Gaussian bump at every bin centre."""
-    from hepbump.io.atomic import atomic_path
     from hepbump.stats import lr_scan
 
+    check_outputs((plot, FIGURE_SUFFIXES), (json_out, JSON_SUFFIXES))
     data, bkg = _load(file, hist, background)
     result = lr_scan(data, width=width, background=bkg)
     j = result.best_index
-    typer.echo(
-        f"{hist}: {len(data)} bins, max local Z = {result.max_z:.2f} at {result.best_position:.4g} GeV, "
-        f"signal yield {result.signal_yield[j]:.1f} +- {result.signal_yield_error[j]:.1f}"
-    )
     if plot is not None:
         from hepbump.plotting import plot_scan
 
         plot_scan(data, result, plot, title=f"{file.name}:{hist}")
-    if json_out is not None:
-        payload = {
+    write_json(
+        json_out,
+        {
+            "file": str(file),
             "histogram": hist,
-            "positions": result.positions.tolist(),
-            "z": result.z.tolist(),
-            "q0": result.q0.tolist(),
-            "signal_yield": result.signal_yield.tolist(),
-            "signal_yield_error": result.signal_yield_error.tolist(),
+            "n_bins": len(data),
+            "width_bins": width,
+            "background": background,
+            "positions": result.positions,
+            "z": result.z,
+            "q0": result.q0,
+            "signal_yield": result.signal_yield,
+            "signal_yield_error": result.signal_yield_error,
             "best_position": result.best_position,
             "max_z": result.max_z,
-        }
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps(payload, indent=1) + "\n")
+            "best_signal_yield": result.signal_yield[j],
+            "best_signal_yield_error": result.signal_yield_error[j],
+        },
+    )
+    typer.echo(
+        f"{hist}: {len(data)} bins, max local Z = {result.max_z:.2f} at {result.best_position:.4g} GeV, "
+        f"signal yield {result.signal_yield[j]:.1f} +- {result.signal_yield_error[j]:.1f}"
+    )
 
 
 @app.command("pyhf")
@@ -85,6 +98,7 @@ def pyhf_cmd(
     width: WidthOpt = 1.0,
     n_sigma: Annotated[float, typer.Option("--n-sigma", help="Window half-width in signal sigmas.")] = 2.0,
     background: BkgOpt = None,
+    json_out: JsonOption = None,
 ) -> None:
     """pyhf discovery test of a Gaussian signal at MASS in a window of +- N_SIGMA sigma."""
     from hepbump.stats import (
@@ -96,19 +110,39 @@ def pyhf_cmd(
         window_around,
     )
 
+    check_outputs((json_out, JSON_SUFFIXES))
     data, bkg = _load(file, hist, background)
     if not data.edges[0] <= mass <= data.edges[-1]:
-        raise ValueError(f"--mass {mass} GeV is outside the histogram range [{data.edges[0]}, {data.edges[-1]}]")
+        raise InputError(f"--mass {mass} GeV is outside the histogram range [{data.edges[0]}, {data.edges[-1]}]")
     if bkg is None:
         bkg = smooth_background(data).expected
     sigma = float(signal_widths(data.edges, np.array([mass]), width)[0])
     template = gaussian_template(data.edges, mass, sigma)
     window = window_around(data.edges, mass, sigma, n_sigma)
     res = pyhf_discovery(data.counts, bkg, template, window=window)
-    lr = lr_significance_known((data.counts[window], data.edges[window.start : window.stop + 1]),
-                               bkg[window], template[window])
+    lr = lr_significance_known(
+        (data.counts[window], data.edges[window.start : window.stop + 1]), bkg[window], template[window]
+    )
+    lr_z = max(float(lr.z[0]), 0.0)
+    lo, hi = float(data.edges[window.start]), float(data.edges[window.stop])
+    write_json(
+        json_out,
+        {
+            "file": str(file),
+            "histogram": hist,
+            "mass": mass,
+            "sigma": sigma,
+            "width_bins": width,
+            "n_sigma": n_sigma,
+            "background": background,
+            "window": [lo, hi],
+            "p0": float(res.p0),
+            "z": float(res.z),
+            "signal_yield": float(res.signal_yield),
+            "lr_z": lr_z,
+        },
+    )
     typer.echo(
-        f"{hist}: window [{data.edges[window.start]:.4g}, {data.edges[window.stop]:.4g}] GeV, "
-        f"pyhf p0 = {res.p0:.3e}, Z = {res.z:.3f}, signal yield {res.signal_yield:.1f}; "
-        f"hepbump LR Z = {max(float(lr.z[0]), 0.0):.3f}"
+        f"{hist}: window [{lo:.4g}, {hi:.4g}] GeV, "
+        f"pyhf p0 = {res.p0:.3e}, Z = {res.z:.3f}, signal yield {res.signal_yield:.1f}; hepbump LR Z = {lr_z:.3f}"
     )

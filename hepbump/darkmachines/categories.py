@@ -32,6 +32,7 @@ import numpy as np
 
 from hepbump import constants as C
 from hepbump.darkmachines.objects import OBJECT_TYPES
+from hepbump.errors import InputError
 
 __all__ = ["Category", "CellGrid", "EventClasses", "classify_events", "jet_multiplicity_cap", "effective_events"]
 
@@ -68,20 +69,20 @@ class Category:
         counts = tuple(int(n) for n in self.counts)
         object.__setattr__(self, "counts", counts)
         if len(counts) != len(OBJECT_TYPES) or any(n < 0 for n in counts):
-            raise ValueError(f"category counts must be {len(OBJECT_TYPES)} non-negative integers, got {counts}")
+            raise InputError(f"category counts must be {len(OBJECT_TYPES)} non-negative integers, got {counts}")
         n_leptons = counts[0] + counts[1]
         if (n_leptons == 2) != (self.charge is not None) or self.charge not in (None, *_CHARGES):
-            raise ValueError(
+            raise InputError(
                 f"category {counts}: charge must be 'OS' or 'SS' exactly when there are two non-Z leptons, "
                 f"got {self.charge!r}"
             )
         for name in ("min_b", "min_met", "min_lead_pt"):
             if int(getattr(self, name)) < 0:
-                raise ValueError(f"category threshold {name} must be >= 0")
+                raise InputError(f"category threshold {name} must be >= 0")
         if self.n_jets is None and self.jets_inclusive:
-            raise ValueError("jets_inclusive needs n_jets")
+            raise InputError("jets_inclusive needs n_jets")
         if self.n_jets is not None and self.n_jets < 0:
-            raise ValueError("n_jets must be >= 0")
+            raise InputError("n_jets must be >= 0")
 
     # --- keys ---------------------------------------------------------------------------------------------------
     @property
@@ -114,7 +115,7 @@ class Category:
         kwargs: dict[str, Any] = {}
         tokens = key.split("_") if isinstance(key, str) and key else []
         if not tokens:
-            raise ValueError(f"invalid category key {key!r}: empty")
+            raise InputError(f"invalid category key {key!r}: empty")
         for token in tokens:
             m = _COUNT_RE.match(token)
             if token == "0obj":
@@ -133,13 +134,13 @@ class Category:
                 kwargs["jets_inclusive"] = token.startswith("ge")
                 kwargs["n_jets"] = int(token[2:-1] if token.startswith("ge") else token[:-1])
             else:
-                raise ValueError(f"invalid category key {key!r}: unknown part {token!r}")
+                raise InputError(f"invalid category key {key!r}: unknown part {token!r}")
         try:
             cat = cls(tuple(counts[t] for t in OBJECT_TYPES), **kwargs)
         except ValueError as exc:
-            raise ValueError(f"invalid category key {key!r}: {exc}") from None
+            raise InputError(f"invalid category key {key!r}: {exc}") from None
         if cat.key != key:
-            raise ValueError(f"invalid category key {key!r}: not in canonical form (expected {cat.key!r})")
+            raise InputError(f"invalid category key {key!r}: not in canonical form (expected {cat.key!r})")
         return cat
 
     # --- structure ----------------------------------------------------------------------------------------------
@@ -224,9 +225,9 @@ class CellGrid:
             values = tuple(int(v) for v in getattr(self, name))
             object.__setattr__(self, name, values)
             if not values or values[0] != 0 or any(b <= a for a, b in zip(values, values[1:])):
-                raise ValueError(f"CellGrid.{name} must start at 0 and increase strictly, got {values}")
+                raise InputError(f"CellGrid.{name} must start at 0 and increase strictly, got {values}")
         if self.njets_max < 0:
-            raise ValueError("CellGrid.njets_max must be >= 0")
+            raise InputError("CellGrid.njets_max must be >= 0")
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -253,8 +254,7 @@ class CellGrid:
 
     def variant(self, base: Category, ib: int, imet: int, ipt: int) -> Category:
         """The kinematic category of ``base`` with the thresholds of indices ``(ib, imet, ipt)``."""
-        return replace(base, min_b=self.min_bjets[ib], min_met=self.min_met[imet],
-                       min_lead_pt=self.min_lead_pt[ipt])
+        return replace(base, min_b=self.min_bjets[ib], min_met=self.min_met[imet], min_lead_pt=self.min_lead_pt[ipt])
 
     def inclusive_sums(self, per_cell: np.ndarray) -> np.ndarray:
         """Sums over the nested thresholds: ``out[ib, im, ip, nj] = sum(per_cell[ib:, im:, ip:, nj])``.

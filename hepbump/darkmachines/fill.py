@@ -1,8 +1,9 @@
 """Vectorised filling of the DM mass histograms into a compact, addable accumulator.
 
 Every event falls into one base category (object counts and lepton charges) and one cell of the
-:class:`hepbump.darkmachines.categories.CellGrid` (b-jet, MET and leading-pT threshold indices, jet multiplicity). For each base
-category present in a chunk, each of its :func:`hepbump.darkmachines.massbins.combinations_for` is computed for all of the
+:class:`~hepbump.darkmachines.categories.CellGrid` (b-jet, MET and leading-pT threshold indices, jet
+multiplicity). For each base category present in a chunk, each of its
+:func:`~hepbump.darkmachines.massbins.combinations_for` is computed for all of the
 category's events at once (numpy over padded four-momenta, sums of objects built incrementally) and binned with
 the combination's resolution edges. Entries are stored sparsely as ``(histogram block, cell, bin) -> (sum w,
 sum w^2)`` in a :class:`SparseStore`; the nested kinematic categories and jet subcategories are sums of cells,
@@ -23,6 +24,7 @@ from hepbump import constants as C
 from hepbump.darkmachines.categories import Category, CellGrid, EventClasses
 from hepbump.darkmachines.massbins import Combination, combinations_for, split_label
 from hepbump.darkmachines.objects import OBJECT_TYPES
+from hepbump.errors import InputError
 
 __all__ = ["BIN_STRIDE", "SparseStore", "fill_chunk", "parse_block_name"]
 
@@ -173,8 +175,9 @@ def _plan(code: int) -> tuple[_Step, ...]:
             dilepton = None
             if combo.is_same_flavour_dilepton:
                 dilepton = (objects[0][0], objects[0][1], objects[1][1], combo.mass_range != "full")
-            steps.append(_Step(block_name(code, combo), objects, combo.met, flavour_aware, dilepton,
-                               combo.edges(category)))
+            steps.append(
+                _Step(block_name(code, combo), objects, combo.met, flavour_aware, dilepton, combo.edges(category))
+            )
     return tuple(steps)
 
 
@@ -211,16 +214,16 @@ def fill_chunk(
 ) -> dict[str, Any]:
     """Fill the histograms of one chunk; returns the accumulator dict.
 
-    ``objects`` from :func:`hepbump.darkmachines.objects.build_objects`, ``classes`` from
-    :func:`hepbump.darkmachines.categories.classify_events` (with the same ``grid``), ``process`` the per-event process code
-    (index into ``process_names``) or ``None`` for data. Keys: ``"hists"`` (:class:`SparseStore`, blocks
+    ``objects`` from :func:`~hepbump.darkmachines.objects.build_objects`, ``classes`` from
+    :func:`~hepbump.darkmachines.categories.classify_events` (with the same ``grid``), ``process`` the per-event
+    process code (index into ``process_names``) or ``None`` for data. Keys: ``"hists"`` (:class:`SparseStore`, blocks
     ``"<base code>|<combination>"``, local keys ``cell * BIN_STRIDE + bin``, columns (sum w, sum w^2)),
     ``"events"`` (:class:`SparseStore`, blocks ``"<base code>|<process>"``, local key = cell, columns
     (sum w, sum w^2, n)) and ``"n_events"``.
     """
     grid = grid or CellGrid()
     if grid.n_cells * BIN_STRIDE > _LOCAL_MASK:
-        raise ValueError(f"cell grid of {grid.n_cells} cells is too large for the histogram keys")
+        raise InputError(f"cell grid of {grid.n_cells} cells is too large for the histogram keys")
     n = len(objects)
     weight = ak.to_numpy(objects["weight"]).astype(np.float64)
     out: dict[str, Any] = {"hists": SparseStore(2), "events": SparseStore(3), "n_events": n}
@@ -233,7 +236,7 @@ def fill_chunk(
         labels, names = np.asarray(process, dtype=np.int64), tuple(process_names)
         bad = labels[(labels < 0) | (labels >= len(names))]
         if bad.size:
-            raise ValueError(f"processID {int(bad[0])} has no process name (the file names {len(names)} processes)")
+            raise InputError(f"processID {int(bad[0])} has no process name (the file names {len(names)} processes)")
     group = classes.base_code * len(names) + labels
     unique_groups, group_index = np.unique(group, return_inverse=True)
     group_names = [f"{g // len(names)}|{names[g % len(names)]}" for g in unique_groups.tolist()]
@@ -249,17 +252,31 @@ def fill_chunk(
     entry_ids, entry_keys, entry_w = [], [], []
     for code, start, end in zip(codes.tolist(), starts, ends):
         rows = order[start:end]
-        _fill_category(_plan(code), rows, vectors, charges, met_p4, weight, classes.cell, has_b,
-                       entry_names, entry_ids, entry_keys, entry_w)
+        _fill_category(
+            _plan(code),
+            rows,
+            vectors,
+            charges,
+            met_p4,
+            weight,
+            classes.cell,
+            has_b,
+            entry_names,
+            entry_ids,
+            entry_keys,
+            entry_w,
+        )
     if entry_keys:
         w = np.concatenate(entry_w)
-        out["hists"].add_entries(entry_names, np.concatenate(entry_ids), np.concatenate(entry_keys),
-                                 np.stack([w, w**2], axis=1))
+        out["hists"].add_entries(
+            entry_names, np.concatenate(entry_ids), np.concatenate(entry_keys), np.stack([w, w**2], axis=1)
+        )
     return out
 
 
-def _fill_category(steps, rows, vectors, charges, met_p4, weight, cells, has_b,
-                   entry_names, entry_ids, entry_keys, entry_w) -> None:
+def _fill_category(
+    steps, rows, vectors, charges, met_p4, weight, cells, has_b, entry_names, entry_ids, entry_keys, entry_w
+) -> None:
     w = weight[rows]
     cell_key = cells[rows] * BIN_STRIDE
     b_rows = has_b[rows]

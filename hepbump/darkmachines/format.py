@@ -46,11 +46,12 @@ import numpy as np
 import pyarrow.compute as pc
 
 from hepbump.constants import MEV_TO_GEV
+from hepbump.darkmachines.parse import OBJECT_CODES, BadLine, ParsedChunk, parse_chunk
+from hepbump.errors import InputError
 from hepbump.io.events import check_input_file
 
 #: MeV per GeV, exact (division by it converts the file's decimal MeV values to correctly rounded GeV).
 _MEV_PER_GEV = float(round(1.0 / MEV_TO_GEV))
-from hepbump.darkmachines.parse import OBJECT_CODES, BadLine, ParsedChunk, parse_chunk
 
 __all__ = [
     "OBJECT_CODES",
@@ -117,6 +118,7 @@ PROCESSES_RECORD = "processes"
 #: Default size of the blocks in which CSV files are read and parsed, bytes.
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 
+
 class ProcessTable:
     """Process name <-> integer ``processID``: :data:`PROCESS_NAMES` first, unknown names appended as met.
 
@@ -131,7 +133,7 @@ class ProcessTable:
         self._names: list[str] = [str(n) for n in names]
         self._index = {name: i for i, name in enumerate(self._names)}
         if len(self._index) != len(self._names):
-            raise ValueError("process names must be unique")
+            raise InputError("process names must be unique")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -220,13 +222,25 @@ def build_events(
         return ak.contents.NumpyArray(np.ascontiguousarray(values, dtype=dtype))
 
     objects = ak.contents.RecordArray(
-        [_strings_layout(code, OBJECT_CODES), num(OBJECT_CHARGES[code], np.int8), num(energy), num(pt),
-         num(eta), num(phi)],
+        [
+            _strings_layout(code, OBJECT_CODES),
+            num(OBJECT_CHARGES[code], np.int8),
+            num(energy),
+            num(pt),
+            num(eta),
+            num(phi),
+        ],
         ["type", "charge", "E", "pt", "eta", "phi"],
     )
     layout = ak.contents.RecordArray(
-        [num(event, np.int64), _strings_layout(process_index, process_names), num(weight), num(met),
-         num(metphi), ak.contents.ListOffsetArray(ak.index.Index64(offsets), objects)],
+        [
+            num(event, np.int64),
+            _strings_layout(process_index, process_names),
+            num(weight),
+            num(met),
+            num(metphi),
+            ak.contents.ListOffsetArray(ak.index.Index64(offsets), objects),
+        ],
         ["event", "process", "weight", "MET", "METphi", "objects"],
     )
     return ak.Array(layout)
@@ -246,9 +260,17 @@ def _events_from_chunks(chunks: Sequence[ParsedChunk]) -> ak.Array:
         return np.concatenate([getattr(c, attr) for c in chunks])
 
     return build_events(
-        event=cat("event"), process_index=np.concatenate(process_index), process_names=names,
-        weight=cat("weight"), met=cat("met") / _MEV_PER_GEV, metphi=cat("metphi"), counts=cat("counts"),
-        code=cat("code"), energy=cat("energy") / _MEV_PER_GEV, pt=cat("pt") / _MEV_PER_GEV, eta=cat("eta"),
+        event=cat("event"),
+        process_index=np.concatenate(process_index),
+        process_names=names,
+        weight=cat("weight"),
+        met=cat("met") / _MEV_PER_GEV,
+        metphi=cat("metphi"),
+        counts=cat("counts"),
+        code=cat("code"),
+        energy=cat("energy") / _MEV_PER_GEV,
+        pt=cat("pt") / _MEV_PER_GEV,
+        eta=cat("eta"),
         phi=cat("phi"),
     )
 
@@ -277,7 +299,7 @@ def _raw_blocks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
 
 def _iter_parsed(path: Path, chunk_bytes: int, skip_bad_lines: bool, report: ParseReport) -> Iterator[ParsedChunk]:
     if chunk_bytes < 1:
-        raise ValueError(f"chunk_bytes must be positive, got {chunk_bytes}")
+        raise InputError(f"chunk_bytes must be positive, got {chunk_bytes}")
     line = 1
     for data in _raw_blocks(path, chunk_bytes):
         chunk = parse_chunk(data, path=path, first_line=line, skip_bad_lines=skip_bad_lines)
@@ -291,8 +313,8 @@ def _iter_parsed(path: Path, chunk_bytes: int, skip_bad_lines: bool, report: Par
         log.warning("%s", report.summary())
     if report.n_events == 0:
         if report.n_bad_lines:
-            raise ValueError(f"{path}: no valid events: all {report.n_bad_lines} non-empty lines are malformed")
-        raise ValueError(f"{path}: no events (the file is empty)")
+            raise InputError(f"{path}: no valid events: all {report.n_bad_lines} non-empty lines are malformed")
+        raise InputError(f"{path}: no events (the file is empty)")
 
 
 def iter_csv(
@@ -343,7 +365,7 @@ def categorical_parts(array: Any) -> tuple[np.ndarray, list[str]]:
     arrow = ak.to_arrow(ak.Array(layout), extensionarray=False)
     encoded = pc.dictionary_encode(arrow)
     if encoded.null_count:
-        raise ValueError("missing (None) strings among process or object types")
+        raise InputError("missing (None) strings among process or object types")
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
 
 
@@ -356,7 +378,7 @@ def object_codes(types: Any) -> np.ndarray:
     index, names = categorical_parts(types if isinstance(types, ak.Array) else ak.Array(list(types)))
     unknown = sorted(set(names) - set(OBJECT_CODES))
     if unknown:
-        raise ValueError(f"unknown object type(s) {unknown}; known: {', '.join(OBJECT_CODES)}")
+        raise InputError(f"unknown object type(s) {unknown}; known: {', '.join(OBJECT_CODES)}")
     remap = np.array([OBJECT_CODES.index(n) for n in names], dtype=np.int8)
     return remap[index] if remap.size else np.zeros(0, dtype=np.int8)
 

@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 
 from hepbump import constants as C
 from hepbump.darkmachines.categories import Category, CellGrid, effective_events, jet_multiplicity_cap
-from hepbump.histogram import make_hist
-from hepbump.darkmachines.massbins import passes_selection, trim_after_maximum
 from hepbump.darkmachines.fill import BIN_STRIDE, SparseStore, parse_block_name
+from hepbump.darkmachines.massbins import passes_selection, trim_after_maximum
+from hepbump.histogram import make_hist
 
 __all__ = ["HistogramConfig", "HistogramSet", "Subcategory", "subcategories", "assemble"]
 
@@ -123,8 +123,11 @@ def subcategories(
                     for p, t in sorted(per_process.items())
                     if t[ib, imet, ipt, lo : hi + 1, 2].sum() > 0
                 }
-            out.append(Subcategory(cat, ib, imet, ipt, lo, hi, float(sel[2]),
-                                   float(effective_events(sel[0], sel[1])), cap, content))
+            out.append(
+                Subcategory(
+                    cat, ib, imet, ipt, lo, hi, float(sel[2]), float(effective_events(sel[0], sel[1])), cap, content
+                )
+            )
     return out
 
 
@@ -159,8 +162,9 @@ def assemble(
     subs: dict[int, list[Subcategory]] = {}
     for code, per_process in tables.items():
         simulated = set(per_process) != {"data"}
-        subs[code] = subcategories(code, per_process, grid, min_events=min_events,
-                                   category_min_events=category_min_events, simulated=simulated)
+        subs[code] = subcategories(
+            code, per_process, grid, min_events=min_events, category_min_events=category_min_events, simulated=simulated
+        )
     common = {id(sub): _category_metadata(sub, grid, channel, datasets) for group in subs.values() for sub in group}
     result = HistogramSet()
     n_candidates = 0

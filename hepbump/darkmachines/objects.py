@@ -25,7 +25,7 @@ import vector
 
 from hepbump import constants as C
 from hepbump.darkmachines.format import COLLECTION_FIELDS
-from hepbump.errors import MissingEntryError
+from hepbump.errors import InputError, MissingEntryError
 
 vector.register_awkward()
 
@@ -60,7 +60,9 @@ def required_branches() -> tuple[str, ...]:
 
 
 def check_branches(fields: Iterable[str], source: str = "events") -> None:
-    """Raise :class:`~hepbump.errors.MissingEntryError` naming every required branch missing from ``fields`` (the branches of ``source``).
+    """Raise :class:`~hepbump.errors.MissingEntryError` naming every required branch missing from ``fields``.
+
+    ``fields`` are the branches of ``source`` (a file name, used in the message).
 
     >>> check_branches(["weight", "MET_pt"], "x.root")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -100,7 +102,7 @@ def _check_finite(events: ak.Array, branches: Iterable[str], source: str) -> Non
     for name in branches:
         values = ak.to_numpy(ak.flatten(events[name], axis=None))
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
-            raise ValueError(f"{source}: branch {name} contains NaN or infinite values")
+            raise InputError(f"{source}: branch {name} contains NaN or infinite values")
 
 
 def _momenta(events: ak.Array, coll: str, extra: dict[str, str]) -> ak.Array:
@@ -193,8 +195,12 @@ def build_objects(events: ak.Array, source: str = "events") -> ak.Array:
     jet_class = ak.unflatten(jet_mass_class(ak.to_numpy(ak.flatten(jets.mass))), ak.num(jets, axis=1))
     met_pt = ak.values_astype(events["MET_pt"], np.float64)
     met = ak.zip(
-        {"pt": met_pt, "eta": ak.zeros_like(met_pt), "phi": ak.values_astype(events["MET_phi"], np.float64),
-         "mass": ak.zeros_like(met_pt)},
+        {
+            "pt": met_pt,
+            "eta": ak.zeros_like(met_pt),
+            "phi": ak.values_astype(events["MET_phi"], np.float64),
+            "mass": ak.zeros_like(met_pt),
+        },
         with_name="Momentum4D",
     )
     out = {

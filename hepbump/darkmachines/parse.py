@@ -13,7 +13,10 @@ with no Python loop over lines:
    (one or two bytes) by table look-up.
 
 Validation is vectorised too; only lines found bad are described in Python, by their index, so the error names
-the file, the line number, the field and the problem. Values are returned in the file's units (MeV).
+the file, the line number, the field and the problem. Besides the syntax, unphysical values are refused: E below
+pt (beyond the relative tolerance :data:`REL_TOLERANCE` of the ~6 significant digits of the files), |eta| above
+:data:`MAX_ABS_ETA`, an angle (object phi, METphi) outside [-pi, pi] beyond the same tolerance, an empty process
+name. Values are returned in the file's units (MeV).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from hepbump.errors import InputError
 
 __all__ = ["OBJECT_CODES", "HEADER_FIELDS", "OBJECT_FIELDS", "ParsedChunk", "BadLine", "parse_chunk"]
 
@@ -54,6 +59,14 @@ _NONNEGATIVE_ROLES = np.array([_R_MET, _R_E, _R_PT])
 
 # Line error codes (lower = reported first when a line has several problems).
 _E_CHAR, _E_SPACE, _E_STRUCT, _E_CODE, _E_INT, _E_NUMBER, _E_NAN, _E_INF, _E_NEGATIVE = range(1, 10)
+_E_PROCESS, _E_BELOW_PT, _E_ETA, _E_PHI = range(10, 14)
+
+#: Relative tolerance of the physical checks: the files hold about 6 significant digits, so E may fall below pt
+#: and |phi| exceed pi by rounding.
+REL_TOLERANCE = 1e-5
+#: Largest |eta| accepted: beyond any detector; a larger value is a corrupted field, not a particle.
+MAX_ABS_ETA = 10.0
+_PHI_LIMIT = np.pi * (1.0 + REL_TOLERANCE)
 
 _FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _INT_RE = r"^-?[0-9]+$"
@@ -241,19 +254,24 @@ def _parse_floats(
     try:
         values = pc.cast(_strings(n, offsets, data, mask & ok), pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid as exc:  # a token matching the number grammar that Arrow still rejects
-        raise ValueError(f"{path}: cannot parse numbers: {exc}") from exc
+        raise InputError(f"{path}: cannot parse numbers: {exc}") from exc
     return values, np.flatnonzero(mask & ~ok)
 
 
 def parse_chunk(
-    data: bytes, *, path: str | os.PathLike[str], first_line: int = 1, skip_bad_lines: bool = False,
+    data: bytes,
+    *,
+    path: str | os.PathLike[str],
+    first_line: int = 1,
+    skip_bad_lines: bool = False,
     max_reported: int = 20,
 ) -> ParsedChunk:
     """Parse whole lines of Dark Machines CSV (``data`` must end with a newline).
 
-    ``first_line`` is the 1-based file line number of the chunk's first line. A malformed line raises
-    :class:`ValueError` naming ``path``, the line and the problem, unless ``skip_bad_lines`` is true: then bad
-    lines are dropped and returned in ``bad_lines`` (the first ``max_reported``) and ``n_bad_lines``.
+    ``first_line`` is the 1-based file line number of the chunk's first line. A malformed or unphysical line
+    raises :class:`~hepbump.errors.InputError` naming ``path``, the line, the field and the problem, unless
+    ``skip_bad_lines`` is true: then bad lines are dropped and returned in ``bad_lines`` (the first
+    ``max_reported``) and ``n_bad_lines``.
     """
     if data and not data.endswith(b"\n"):
         raise ValueError(f"{path}: internal error: a parsed chunk must end with a newline")
@@ -322,6 +340,16 @@ def parse_chunk(
     negative = np.flatnonzero(values < 0)
     errors.add_tokens(negative[np.isin(role[negative], _NONNEGATIVE_ROLES)], line, _E_NEGATIVE)
 
+    # Unphysical values (NaN compares false, so tokens already reported above are not reported twice).
+    idx_proc = np.flatnonzero(role == _R_PROCESS)
+    errors.add_tokens(idx_proc[length[idx_proc] == 0], line, _E_PROCESS)
+    idx_e = np.flatnonzero(role == _R_E)  # the pt token follows each E token
+    errors.add_tokens(idx_e[values[idx_e] < values[idx_e + 1] * (1.0 - REL_TOLERANCE)], line, _E_BELOW_PT)
+    idx_eta = np.flatnonzero(role == _R_ETA)
+    errors.add_tokens(idx_eta[np.abs(values[idx_eta]) > MAX_ABS_ETA], line, _E_ETA)
+    idx_phi = np.flatnonzero((role == _R_PHI) | (role == _R_METPHI))
+    errors.add_tokens(idx_phi[np.abs(values[idx_phi]) > _PHI_LIMIT], line, _E_PHI)
+
     tokens = _strings(n_tok, offsets_buf, data_buf)
     idx_event = np.flatnonzero(role == _R_EVENT)
     ev_vals, ev_ok = _cast_checked(tokens.take(pa.array(idx_event)), pa.int64(), _INT_RE)
@@ -339,7 +367,7 @@ def parse_chunk(
         for i in bad[: max_reported if skip_bad_lines else 1]:
             reported.append(BadLine(first_line + int(i), _reason(data, errors, int(i), tokens, j)))
         if not skip_bad_lines:
-            raise ValueError(reported[0].message(path))
+            raise InputError(reported[0].message(path))
 
     # 6. Columns of the good lines.
     good = (ntok > 0) & (errors.code == 0)
@@ -416,4 +444,12 @@ def _reason(data: bytes, errors: _Errors, i: int, tokens: pa.Array, j: np.ndarra
         return f"{field}: NaN value {value!r}"
     if code == _E_INF:
         return f"{field}: infinite value {value!r}"
-    return f"{field}: negative value {value!r} (energies, momenta and MET must be >= 0)"
+    if code == _E_NEGATIVE:
+        return f"{field}: negative value {value!r} (energies, momenta and MET must be >= 0)"
+    if code == _E_PROCESS:
+        return f"{field}: empty process name"
+    if code == _E_BELOW_PT:
+        return f"{field}: E = {value} MeV is below pt = {tokens[tok + 1].as_py()} MeV (E >= pt is required)"
+    if code == _E_ETA:
+        return f"{field}: {value} is beyond |eta| = {MAX_ABS_ETA:g} (a corrupted value, not a particle)"
+    return f"{field}: {value} is outside [-pi, pi]"

@@ -20,7 +20,15 @@ import awkward as ak
 
 from hepbump.darkmachines.format import PROCESS_NAMES, PROCESSES_RECORD, PROVENANCE_RECORD, TREE_NAME
 from hepbump.errors import InputError
-from hepbump.io.events import check_input_file, file_format, inspect_event_file, open_root, read_parquet, read_record
+from hepbump.io.events import (
+    check_input_file,
+    describe_exception,
+    file_format,
+    inspect_event_file,
+    open_root,
+    read_parquet,
+    read_record,
+)
 
 __all__ = ["sidecar_path", "read_events", "read_process_names", "read_provenance"]
 
@@ -43,7 +51,7 @@ def read_events(path: str | os.PathLike[str], *, tree: str = TREE_NAME) -> ak.Ar
         try:
             return f[tree].arrays(library="ak")
         except Exception as exc:  # truncated baskets surface only when read
-            raise InputError(f"{path}: cannot read TTree {tree!r} ({type(exc).__name__}: {exc})") from exc
+            raise InputError(f"{path}: cannot read TTree {tree!r} ({describe_exception(exc)})") from exc
 
 
 def read_process_names(path: str | os.PathLike[str]) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from hepbump import constants as C
+from hepbump.errors import InputError
 
 __all__ = [
     "KINDS",
@@ -95,9 +96,9 @@ def relative_resolution(kind: str, pt, eta=0.0) -> np.ndarray:
     """
     pt_arr, eta_arr = np.broadcast_arrays(np.asarray(pt, dtype=float), np.asarray(eta, dtype=float))
     if not np.all(np.isfinite(pt_arr)) or np.any(pt_arr <= 0):
-        raise ValueError(f"relative_resolution({kind!r}): pT must be finite and > 0 GeV")
+        raise InputError(f"relative_resolution({kind!r}): pT must be finite and > 0 GeV")
     if not np.all(np.isfinite(eta_arr)):
-        raise ValueError(f"relative_resolution({kind!r}): eta must be finite")
+        raise InputError(f"relative_resolution({kind!r}): eta must be finite")
     abs_eta = np.abs(eta_arr)
     if kind == "photon":
         return _ecal(pt_arr, abs_eta)
@@ -108,11 +109,9 @@ def relative_resolution(kind: str, pt, eta=0.0) -> np.ndarray:
         return _quadratic(pt_arr, abs_eta, C.MUON_RESOLUTION)
     if kind == "jet":
         return np.sqrt(
-            (C.JET_NOISE_TERM_GEV / pt_arr) ** 2
-            + C.JET_STOCHASTIC_TERM_SQRTGEV**2 / pt_arr
-            + C.JET_CONSTANT_TERM**2
+            (C.JET_NOISE_TERM_GEV / pt_arr) ** 2 + C.JET_STOCHASTIC_TERM_SQRTGEV**2 / pt_arr + C.JET_CONSTANT_TERM**2
         )
-    raise ValueError(f"unknown object kind {kind!r} for the resolution model; known: {', '.join(KINDS)}")
+    raise InputError(f"unknown object kind {kind!r} for the resolution model; known: {', '.join(KINDS)}")
 
 
 def constituents(object_types: Iterable[str]) -> Counter:
@@ -126,7 +125,7 @@ def constituents(object_types: Iterable[str]) -> Counter:
         try:
             counts.update(COMPOSITION[name])
         except KeyError:
-            raise ValueError(
+            raise InputError(
                 f"unknown object type {name!r} in a mass combination; known: {', '.join(COMPOSITION)}"
             ) from None
     return counts
@@ -151,7 +150,7 @@ def mass_resolution(object_types: Iterable[str], m, met_types: Iterable[str] | N
     """
     m_arr = np.asarray(m, dtype=float)
     if np.any(~np.isfinite(m_arr)) or np.any(m_arr <= 0):
-        raise ValueError("mass_resolution: masses must be finite and > 0 GeV")
+        raise InputError("mass_resolution: masses must be finite and > 0 GeV")
     total = _sigma2(constituents(object_types), m_arr)
     if met_types is not None:
         total = total + _sigma2(constituents(met_types), m_arr)
@@ -192,7 +191,7 @@ def _edges_cached(kinds: tuple[tuple[str, int], ...], m_min: float, m_max: float
     log_min = math.log(m_min)
     while m < m_max:
         if len(edges) > max_bins:
-            raise ValueError(
+            raise InputError(
                 f"resolution binning of {dict(kinds)} over [{m_min}, {m_max}] GeV needs more than {max_bins} bins"
             )
         x = (math.log(m) - log_min) / log_step
@@ -225,10 +224,10 @@ def resolution_bin_edges(
     [100.0, 100.3953]
     """
     if not (np.isfinite(m_min) and np.isfinite(m_max) and 0 < m_min < m_max):
-        raise ValueError(f"resolution_bin_edges: need 0 < m_min < m_max, got [{m_min}, {m_max}] GeV")
+        raise InputError(f"resolution_bin_edges: need 0 < m_min < m_max, got [{m_min}, {m_max}] GeV")
     kinds = constituents(object_types)
     if met_types is not None:
         kinds = kinds + constituents(met_types)
     if not kinds:
-        raise ValueError("resolution_bin_edges: the combination has no objects")
+        raise InputError("resolution_bin_edges: the combination has no objects")
     return _edges_cached(tuple(sorted(kinds.items())), float(m_min), float(m_max), int(max_bins))

@@ -37,7 +37,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hepbump.constants import MEV_TO_GEV
-from hepbump.io.atomic import atomic_path
 from hepbump.darkmachines.format import (
     COLLECTION_FIELDS,
     DEFAULT_CHUNK_BYTES,
@@ -53,6 +52,8 @@ from hepbump.darkmachines.format import (
     to_collections,
 )
 from hepbump.darkmachines.read import read_provenance, sidecar_path
+from hepbump.errors import InputError
+from hepbump.io.atomic import atomic_path
 from hepbump.io.events import check_input_file, file_format, parquet_records, write_root_records
 
 __all__ = ["EventWriter", "write_events", "format_csv", "convert"]
@@ -124,7 +125,10 @@ def format_csv(events: ak.Array) -> bytes:
 
 def _root_branch_types() -> dict[str, Any]:
     types: dict[str, Any] = {
-        "event": np.int64, "processID": np.int32, "weight": np.float64, "MET_pt": np.float32,
+        "event": np.int64,
+        "processID": np.int32,
+        "weight": np.float64,
+        "MET_pt": np.float32,
         "MET_phi": np.float32,
     }
     for coll, fields in COLLECTION_FIELDS.items():
@@ -134,8 +138,13 @@ def _root_branch_types() -> dict[str, Any]:
 
 
 def _parquet_schema() -> pa.Schema:
-    columns = [("event", pa.int64()), ("processID", pa.int32()), ("weight", pa.float64()),
-               ("MET_pt", pa.float32()), ("MET_phi", pa.float32())]
+    columns = [
+        ("event", pa.int64()),
+        ("processID", pa.int32()),
+        ("weight", pa.float64()),
+        ("MET_pt", pa.float32()),
+        ("MET_phi", pa.float32()),
+    ]
     for coll, fields in COLLECTION_FIELDS.items():
         columns.append((f"n{coll}", pa.int32()))
         for f in fields:
@@ -151,12 +160,13 @@ class EventWriter:
     (JSON-serialisable dict) is stored in the file (ROOT/Parquet) or in the CSV sidecar ``FILE.csv.json``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, fmt: str | None = None,
-                 provenance: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, fmt: str | None = None, provenance: dict[str, Any] | None = None
+    ) -> None:
         self.path = Path(path)
         self.fmt = fmt or file_format(self.path)
         if self.fmt not in ("csv", "root", "parquet"):
-            raise ValueError(f"unknown event-file format {self.fmt!r}; use csv, root or parquet")
+            raise InputError(f"unknown event-file format {self.fmt!r}; use csv, root or parquet")
         #: Stored when the file is completed; may be replaced until then (e.g. by a generator's final record).
         self.provenance = dict(provenance or {})
         self._provenance_json()
@@ -224,17 +234,20 @@ class EventWriter:
         try:
             return json.dumps(self.provenance, sort_keys=True)
         except TypeError as exc:
-            raise ValueError(f"provenance of {self.path} is not JSON-serialisable: {exc}") from exc
+            raise InputError(f"provenance of {self.path} is not JSON-serialisable: {exc}") from exc
 
     def _finish(self) -> None:
         names = list(self.processes.names)
         if self.fmt == "root":
             write_root_records(self._file, {PROCESSES_RECORD: names, PROVENANCE_RECORD: self.provenance})
         elif self.fmt == "parquet":
-            self._sink.add_key_value_metadata(parquet_records({PROCESSES_RECORD: names, PROVENANCE_RECORD: self.provenance}))
+            self._sink.add_key_value_metadata(
+                parquet_records({PROCESSES_RECORD: names, PROVENANCE_RECORD: self.provenance})
+            )
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if exc_type is None:
             try:
                 self._finish()
@@ -252,8 +265,9 @@ class EventWriter:
         return False
 
 
-def write_events(events: ak.Array, path: str | os.PathLike[str], *, fmt: str | None = None,
-                 provenance: dict[str, Any] | None = None) -> None:
+def write_events(
+    events: ak.Array, path: str | os.PathLike[str], *, fmt: str | None = None, provenance: dict[str, Any] | None = None
+) -> None:
     """Write in-memory events to one CSV, ROOT or Parquet file (atomically); see :class:`EventWriter`."""
     with EventWriter(path, fmt=fmt, provenance=provenance) as writer:
         writer.write(events)
@@ -275,9 +289,9 @@ def convert(
     check_input_file(source, "Dark Machines CSV file")
     fmt = fmt or file_format(target)
     if fmt not in ("root", "parquet"):
-        raise ValueError(f"convert writes ROOT or Parquet, not {fmt!r} (target {target})")
+        raise InputError(f"convert writes ROOT or Parquet, not {fmt!r} (target {target})")
     if Path(source).resolve() == Path(target).resolve():
-        raise ValueError(f"{source}: source and target are the same file")
+        raise InputError(f"{source}: source and target are the same file")
     provenance = read_provenance(source)
     provenance["converted_from"] = Path(source).name
     report = ParseReport(str(source))

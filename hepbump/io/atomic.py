@@ -166,20 +166,33 @@ def atomic_group() -> Iterator[None]:
     _pending = pending = []
     try:
         yield
+    except SystemExit as exc:  # sys.exit(0) (as click does after a successful command) is a success
+        _pending = None
+        if exc.code in (0, None):
+            _commit(pending)
+        else:
+            _discard(pending)
+        raise
     except BaseException:
         _pending = None
-        for tmp, _ in pending:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        _discard(pending)
         raise
     _pending = None
+    _commit(pending)
+
+
+def _discard(pending: list[tuple[Path, Path]]) -> None:
+    for tmp, _ in pending:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _commit(pending: list[tuple[Path, Path]]) -> None:
     for k, (tmp, target) in enumerate(pending):
         try:
             os.replace(tmp, target)
         except OSError as exc:
-            for later, _ in pending[k:]:
-                with contextlib.suppress(OSError):
-                    later.unlink()
+            _discard(pending[k:])
             raise _output_error(exc, target, tmp) from exc
 
 

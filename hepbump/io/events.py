@@ -34,6 +34,7 @@ from hepbump.errors import InputError, InputNotFoundError, MissingEntryError
 
 __all__ = [
     "SUFFIXES",
+    "describe_exception",
     "RECORD_PREFIX",
     "EventFileInfo",
     "file_format",
@@ -52,6 +53,18 @@ __all__ = [
 SUFFIXES = {".root": "root", ".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 #: Prefix of every JSON record hepbump stores inside a file.
 RECORD_PREFIX = "hepbump_"
+
+
+def describe_exception(exc: BaseException, limit: int = 240) -> str:
+    """``Type: message`` of an exception from uproot or pyarrow on one line (their messages span lines).
+
+    >>> describe_exception(OSError("expected Chunk of length 403,\\nreceived 50 bytes"))
+    'OSError: expected Chunk of length 403, received 50 bytes'
+    """
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def file_format(path: str | os.PathLike[str], allowed: Iterable[str] = ("root", "parquet", "csv")) -> str:
@@ -85,7 +98,7 @@ def open_root(path: str | os.PathLike[str], what: str = "ROOT file") -> Any:
     try:
         return uproot.open(path)
     except Exception as exc:  # uproot raises many types (ValueError, OSError, struct errors) for bad input
-        raise InputError(f"{path}: not a readable ROOT file ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{path}: not a readable ROOT file ({describe_exception(exc)})") from exc
 
 
 def parquet_schema(path: str | os.PathLike[str], what: str = "Parquet file") -> Any:
@@ -97,7 +110,7 @@ def parquet_schema(path: str | os.PathLike[str], what: str = "Parquet file") -> 
         meta = pq.read_metadata(path)
         return meta.schema.to_arrow_schema(), int(meta.num_rows)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for corrupt or truncated files
-        raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{path}: not a readable Parquet file ({describe_exception(exc)})") from exc
 
 
 def read_parquet(path: str | os.PathLike[str], columns: Iterable[str] | None = None, what: str = "Parquet file") -> Any:
@@ -113,7 +126,7 @@ def read_parquet(path: str | os.PathLike[str], columns: Iterable[str] | None = N
     try:
         return pq.read_table(path, columns=columns)
     except Exception as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{path}: not a readable Parquet file ({describe_exception(exc)})") from exc
 
 
 @dataclass(frozen=True)
@@ -152,13 +165,13 @@ def inspect_event_file(path: str | os.PathLike[str], tree: str, what: str = "eve
         except MissingEntryError:
             raise
         except Exception as exc:  # a truncated file can open and fail on the first read
-            raise InputError(f"{path}: not a readable ROOT file ({type(exc).__name__}: {exc})") from exc
+            raise InputError(f"{path}: not a readable ROOT file ({describe_exception(exc)})") from exc
 
 
 def record_key(name: str) -> str:
     """The key under which the record ``name`` is stored in a file (``hepbump_<name>``)."""
     if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"record names are alphanumeric with underscores, got {name!r}")
+        raise InputError(f"record names are alphanumeric with underscores, got {name!r}")
     return RECORD_PREFIX + name
 
 
@@ -185,7 +198,7 @@ def read_record(path: str | os.PathLike[str], name: str) -> Any:
                 return None
             text = str(f[key])
         except Exception as exc:
-            raise InputError(f"{path}: not a readable ROOT file ({type(exc).__name__}: {exc})") from exc
+            raise InputError(f"{path}: not a readable ROOT file ({describe_exception(exc)})") from exc
     return _decode(text, path, key)
 
 

@@ -15,18 +15,21 @@ histograms and hepbump gets everything back. Writes are atomic.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import hist
 import numpy as np
 import uproot
 
+from hepbump.errors import HepbumpError, InputError, MissingEntryError
 from hepbump.histogram import as_binned, make_hist
 from hepbump.io.atomic import atomic_path
+from hepbump.io.events import describe_exception, open_root
 
 __all__ = ["METADATA_KEY", "write_histograms", "read_histograms", "read_metadata"]
 
@@ -40,7 +43,7 @@ _FORBIDDEN = ("/", ";", " ")
 
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not name or any(c in name for c in _FORBIDDEN) or name == METADATA_KEY:
-        raise ValueError(f"invalid histogram name {name!r}: non-empty, no '/', ';' or spaces, not {METADATA_KEY!r}")
+        raise InputError(f"invalid histogram name {name!r}: non-empty, no '/', ';' or spaces, not {METADATA_KEY!r}")
 
 
 def write_histograms(
@@ -56,7 +59,7 @@ def write_histograms(
     metadata = dict(metadata or {})
     unknown = sorted(set(metadata) - set(hists))
     if unknown:
-        raise ValueError(f"metadata given for histograms that are not written: {unknown[:5]}")
+        raise InputError(f"metadata given for histograms that are not written: {unknown[:5]}")
     record: dict[str, Any] = {"format_version": _FORMAT_VERSION, "histograms": {}}
     converted: dict[str, hist.Hist] = {}
     for name, h in hists.items():
@@ -70,7 +73,7 @@ def write_histograms(
         try:
             meta = json.loads(json.dumps(dict(metadata.get(name, {}))))
         except TypeError as exc:
-            raise ValueError(f"metadata of histogram {name!r} is not JSON-serialisable: {exc}") from exc
+            raise InputError(f"metadata of histogram {name!r} is not JSON-serialisable: {exc}") from exc
         record["histograms"][name] = {"axis_name": ax_name, "axis_label": ax_label, "metadata": meta}
     with atomic_path(path) as tmp:
         with uproot.recreate(tmp) as f:
@@ -86,19 +89,25 @@ def _load_record(f: Any, path: Any) -> dict[str, Any]:
     try:
         record = json.loads(str(f[METADATA_KEY]))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: {METADATA_KEY} is not valid JSON: {exc}") from exc
+        raise InputError(f"{path}: {METADATA_KEY} is not valid JSON: {exc}") from exc
     if not isinstance(record, dict) or "histograms" not in record:
-        raise ValueError(f"{path}: {METADATA_KEY} has no 'histograms' entry")
+        raise InputError(f"{path}: {METADATA_KEY} has no 'histograms' entry")
     return record
 
 
 def _open(path: str | os.PathLike[str]) -> Any:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such ROOT file: {path}")
+    return open_root(path, "ROOT file")
+
+
+@contextlib.contextmanager
+def _reading(path: Any) -> Iterator[None]:
+    """Turn what uproot raises while reading a damaged (e.g. truncated) file into an InputError naming it."""
     try:
-        return uproot.open(path)
-    except Exception as exc:  # uproot raises several types for non-ROOT input
-        raise ValueError(f"{path}: not a readable ROOT file ({exc})") from exc
+        yield
+    except HepbumpError:
+        raise
+    except Exception as exc:  # short reads, decompression and struct errors, ... of a damaged file
+        raise InputError(f"{path}: not a readable ROOT file ({describe_exception(exc)})") from exc
 
 
 def read_histograms(path: str | os.PathLike[str], names: list[str] | None = None) -> dict[str, hist.Hist]:
@@ -106,13 +115,13 @@ def read_histograms(path: str | os.PathLike[str], names: list[str] | None = None
 
     Files not written by hepbump work too: every ``TH1`` in the top directory is read.
     """
-    with _open(path) as f:
+    with _open(path) as f, _reading(path):
         record = _load_record(f, path)
         available = [k for k, cls in f.classnames(recursive=False, cycle=False).items() if cls.startswith("TH1")]
         wanted = available if names is None else names
         missing = sorted(set(wanted) - set(available))
         if missing:
-            raise KeyError(f"{path}: no histogram named {missing[0]!r} (file has {len(available)} histograms)")
+            raise MissingEntryError(f"{path}: no histogram named {missing[0]!r} (file has {len(available)} histograms)")
         out: dict[str, hist.Hist] = {}
         for name in wanted:
             th1 = f[name]
@@ -130,6 +139,6 @@ def read_histograms(path: str | os.PathLike[str], names: list[str] | None = None
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Per-histogram metadata stored by :func:`write_histograms` (``{}`` for foreign files)."""
-    with _open(path) as f:
+    with _open(path) as f, _reading(path):
         record = _load_record(f, path)
     return {name: dict(info.get("metadata", {})) for name, info in record["histograms"].items()}

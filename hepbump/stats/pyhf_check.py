@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyhf
 
+from hepbump.errors import InputError
 from hepbump.histogram import as_binned
 from hepbump.stats.significance import p_to_z
 
@@ -90,14 +91,16 @@ def pyhf_discovery(data: Any, background: Any, signal: Any, *, window: slice | N
     if window is not None:
         counts, bkg, sig = counts[window], bkg[window], sig[window]
     if not (counts.shape == bkg.shape == sig.shape) or counts.size == 0:
-        raise ValueError(f"pyhf_discovery: shapes differ or are empty: data {counts.shape}, "
-                         f"background {bkg.shape}, signal {sig.shape}")
+        raise InputError(
+            f"pyhf_discovery: shapes differ or are empty: data {counts.shape}, "
+            f"background {bkg.shape}, signal {sig.shape}"
+        )
     if np.any(~np.isfinite(bkg)) or np.any(bkg <= 0):
-        raise ValueError("pyhf_discovery: the background must be finite and > 0 in every bin")
+        raise InputError("pyhf_discovery: the background must be finite and > 0 in every bin")
     if np.any(~np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("pyhf_discovery: data must be finite and >= 0")
+        raise InputError("pyhf_discovery: data must be finite and >= 0")
     if np.any(sig < 0) or sig.sum() <= 0:
-        raise ValueError("pyhf_discovery: the signal template must be non-negative with a positive sum")
+        raise InputError("pyhf_discovery: the signal template must be non-negative with a positive sum")
 
     # conditioning: scale the template so that the fitted normalisation is of order of the significance
     unit = np.sqrt(counts.sum() + 1.0)

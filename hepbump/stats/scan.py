@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from iminuit import Minuit
 
+from hepbump.errors import InputError
 from hepbump.histogram import as_binned
 from hepbump.stats.significance import z_from_q0
 from hepbump.stats.smoothing import LogPolyModel, SmoothFit, poisson_deviance, smooth_background
@@ -97,14 +98,14 @@ def fit_yield_known_background(counts: Any, background: Any, templates: Any, *, 
     b = np.asarray(background, dtype=float)
     g = np.atleast_2d(np.asarray(templates, dtype=float))
     if n.ndim != 1 or b.shape != n.shape or g.shape[1] != n.size:
-        raise ValueError(f"shape mismatch: counts {n.shape}, background {b.shape}, templates {g.shape}")
+        raise InputError(f"shape mismatch: counts {n.shape}, background {b.shape}, templates {g.shape}")
     if np.any(~np.isfinite(b)) or np.any(b <= 0):
-        raise ValueError("the known background must be finite and > 0 in every bin")
+        raise InputError("the known background must be finite and > 0 in every bin")
     if np.any(~np.isfinite(n)) or np.any(n < 0):
-        raise ValueError("observed counts must be finite and >= 0")
+        raise InputError("observed counts must be finite and >= 0")
     norm = g.sum(axis=1)
     if np.any(g < 0) or np.any(norm <= 0):
-        raise ValueError("signal templates must be non-negative with a positive sum")
+        raise InputError("signal templates must be non-negative with a positive sum")
     g = g / norm[:, None]
     with np.errstate(over="ignore"):
         ratio = np.divide(b[None, :], g, out=np.full(g.shape, np.inf), where=g > 0)
@@ -126,8 +127,9 @@ def fit_yield_known_background(counts: Any, background: Any, templates: Any, *, 
     q0 = np.clip(2.0 * (_loglike(n, mu_hat) - _loglike(n, b[None, :])), 0.0, None)
     info = np.sum(n[None, :] * g**2 / mu_hat**2, axis=1)
     info = np.where(info > 0, info, np.sum(g**2 / mu_hat, axis=1))  # expected information if no data in reach
-    return YieldFit(z=z_from_q0(q0, s_hat) * np.ones_like(s_hat), q0=q0, signal_yield=s_hat,
-                    signal_yield_error=1.0 / np.sqrt(info))
+    return YieldFit(
+        z=z_from_q0(q0, s_hat) * np.ones_like(s_hat), q0=q0, signal_yield=s_hat, signal_yield_error=1.0 / np.sqrt(info)
+    )
 
 
 def lr_significance_known(histogram: Any, background: Any, signal: Any) -> YieldFit:
@@ -230,10 +232,10 @@ def lr_scan(
     b = as_binned(histogram)
     counts = b.counts
     if np.any(counts < 0):
-        raise ValueError("lr_scan: negative bin contents cannot be fitted with a Poisson likelihood")
+        raise InputError("lr_scan: negative bin contents cannot be fitted with a Poisson likelihood")
     pos = b.centers if positions is None else np.atleast_1d(np.asarray(positions, dtype=float))
     if np.any(pos < b.edges[0]) or np.any(pos > b.edges[-1]):
-        raise ValueError("lr_scan: scan positions must lie inside the histogram range")
+        raise InputError("lr_scan: scan positions must lie inside the histogram range")
     sigma = signal_widths(b.edges, pos, width)
     templates = gaussian_templates(b.edges, pos, sigma)
     keep = templates.sum(axis=1) > 0

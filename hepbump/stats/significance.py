@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as _sps
 
+from hepbump.errors import InputError
+
 __all__ = ["lr_significance", "asimov_significance", "z_from_q0", "z_to_p", "p_to_z"]
 
 
@@ -31,22 +33,24 @@ def _check(n: Any, b: Any, xp: Any) -> None:
         n_t = torch.as_tensor(n)
         b_t = torch.as_tensor(b)
         if bool(torch.isnan(n_t).any()) or bool(torch.isnan(b_t).any()):
-            raise ValueError("lr_significance: NaN in n or b")
+            raise InputError("lr_significance: NaN in n or b")
         if bool((b_t <= 0).any()) or not bool(torch.isfinite(b_t).all()):
-            raise ValueError("lr_significance: the expectation b must be finite and > 0")
+            raise InputError("lr_significance: the expectation b must be finite and > 0")
         if bool((n_t < 0).any()) or not bool(torch.isfinite(n_t).all()):
-            raise ValueError("lr_significance: the observed count n must be finite and >= 0")
+            raise InputError("lr_significance: the observed count n must be finite and >= 0")
         return
     n_a = np.asarray(n, dtype=float)
     b_a = np.asarray(b, dtype=float)
     if np.isnan(n_a).any() or np.isnan(b_a).any():
-        raise ValueError("lr_significance: NaN in n or b")
+        raise InputError("lr_significance: NaN in n or b")
     if (b_a <= 0).any() or not np.isfinite(b_a).all():
         bad = np.flatnonzero(~((b_a > 0) & np.isfinite(b_a)).ravel())[:5]
-        raise ValueError(f"lr_significance: the expectation b must be finite and > 0 (bad entries at {bad.tolist()})")
+        raise InputError(f"lr_significance: the expectation b must be finite and > 0 (bad entries at {bad.tolist()})")
     if (n_a < 0).any() or not np.isfinite(n_a).all():
         bad = np.flatnonzero(~((n_a >= 0) & np.isfinite(n_a)).ravel())[:5]
-        raise ValueError(f"lr_significance: the observed count n must be finite and >= 0 (bad entries at {bad.tolist()})")
+        raise InputError(
+            f"lr_significance: the observed count n must be finite and >= 0 (bad entries at {bad.tolist()})"
+        )
 
 
 def lr_significance(n: Any, b: Any) -> Any:
@@ -99,9 +103,9 @@ def asimov_significance(s: Any, b: Any) -> Any:
     s_a = np.asarray(s, dtype=float)
     b_a = np.asarray(b, dtype=float)
     if np.isnan(s_a).any():
-        raise ValueError("asimov_significance: NaN in s")
+        raise InputError("asimov_significance: NaN in s")
     if ((s_a + b_a) < 0).any():
-        raise ValueError("asimov_significance: s + b must be >= 0")
+        raise InputError("asimov_significance: s + b must be >= 0")
     return lr_significance(s_a + b_a, b_a)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from iminuit import Minuit
 
+from hepbump.errors import InputError
 from hepbump.histogram import as_binned, bin_quadrature
 
 __all__ = ["LogPolyModel", "SmoothFit", "smooth_background", "poisson_deviance"]
@@ -132,11 +133,11 @@ def smooth_background(histogram: Any, *, order: int = 4) -> SmoothFit:
     b = as_binned(histogram)
     counts = b.counts
     if np.any(counts < 0):
-        raise ValueError("smooth_background: negative bin contents cannot be fitted with a Poisson likelihood")
+        raise InputError("smooth_background: negative bin contents cannot be fitted with a Poisson likelihood")
     if counts.sum() <= 0:
-        raise ValueError("smooth_background: the histogram is empty")
+        raise InputError("smooth_background: the histogram is empty")
     if len(counts) < order + 2:
-        raise ValueError(f"smooth_background: {len(counts)} bins are too few for a degree-{order} fit")
+        raise InputError(f"smooth_background: {len(counts)} bins are too few for a degree-{order} fit")
     model = LogPolyModel(b.edges, order)
     cost, grad = _make_cost(model, counts)
     m = Minuit(cost, model.start_values(counts), grad=grad, name=[f"P{k}" for k in range(order + 1)])
@@ -145,7 +146,10 @@ def smooth_background(histogram: Any, *, order: int = 4) -> SmoothFit:
     if not m.valid:
         m.migrad()  # one restart from the end point usually converges
     if not m.valid:
-        raise RuntimeError(f"smooth_background: the log-polynomial fit did not converge:\n{m.fmin}")
+        raise InputError(
+            f"smooth_background: the log-polynomial fit of the histogram did not converge (EDM {m.fmin.edm:.3g}); "
+            "is it a smoothly falling spectrum? Otherwise give the known background (--background)"
+        )
     params = np.array(m.values)
     return SmoothFit(
         expected=model.expected(params),

@@ -28,7 +28,7 @@ def gaussian_templates(edges: np.ndarray, means: np.ndarray, sigmas: np.ndarray)
     means = np.atleast_1d(np.asarray(means, dtype=float))
     sigmas = np.broadcast_to(np.asarray(sigmas, dtype=float), means.shape)
     if np.any(~np.isfinite(sigmas)) or np.any(sigmas <= 0):
-        raise ValueError("Gaussian widths must be finite and > 0")
+        raise InputError("Gaussian widths must be finite and > 0")
     cdf = ndtr((edges[None, :] - means[:, None]) / sigmas[:, None])
     return np.diff(cdf, axis=1)
 
@@ -54,11 +54,11 @@ def signal_widths(edges: np.ndarray, positions: np.ndarray, width: WidthSpec) ->
     else:
         w = float(width)
         if not np.isfinite(w) or w <= 0:
-            raise ValueError(f"signal width must be > 0 (in bins), got {width!r}")
+            raise InputError(f"signal width must be > 0 (in bins), got {width!r}")
         idx = np.clip(np.searchsorted(edges, positions, side="right") - 1, 0, len(edges) - 2)
         sig = w * np.diff(edges)[idx]
     if np.any(~np.isfinite(sig)) or np.any(sig <= 0):
-        raise ValueError("the signal width function returned non-positive or non-finite widths")
+        raise InputError("the signal width function returned non-positive or non-finite widths")
     return sig
 
 
@@ -69,7 +69,7 @@ def window_around(edges: np.ndarray, mass: float, sigma: float, n_sigma: float) 
     slice(3, 8, None)
     """
     if not (np.isfinite(n_sigma) and n_sigma > 0):
-        raise InputError(f"the window half-width must be a positive number of sigmas, got {n_sigma}")
+        raise InputError(f"the window half-width (--n-sigma) must be a positive number of signal sigmas, got {n_sigma}")
     if not (np.isfinite(sigma) and sigma > 0):
         raise InputError(f"the signal width must be positive, got sigma = {sigma}")
     centres = 0.5 * (edges[1:] + edges[:-1])

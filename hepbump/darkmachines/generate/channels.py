@@ -27,6 +27,7 @@ import awkward as ak
 import numpy as np
 
 from hepbump import constants as C
+from hepbump.errors import InputError
 
 __all__ = ["Channel", "EventSummary", "CHANNELS", "channel", "summarize"]
 
@@ -75,13 +76,25 @@ class Channel:
 
 #: The DM channels by name.
 CHANNELS: dict[str, Channel] = {
-    "1": Channel("1", ht_min=C.DM_CH1_HT_MIN_GEV, met_min=C.DM_CH1_MET_MIN_GEV,
-                 met_over_ht_min=C.DM_CH1_MET_OVER_HT_MIN, n_jets_min=C.DM_CH1_N_JETS_MIN,
-                 leading_jet_pt_min=C.DM_CH1_LEADING_JET_PT_MIN_GEV, description="multijet + large MET"),
-    "2a": Channel("2a", met_min=C.DM_CH2A_MET_MIN_GEV, n_leptons_min=C.DM_CH2A_N_LEPTONS_MIN,
-                  description=">= 3 leptons + MET"),
-    "2b": Channel("2b", ht_min=C.DM_CH2B_HT_MIN_GEV, met_min=C.DM_CH2B_MET_MIN_GEV,
-                  n_leptons_min=C.DM_CH2B_N_LEPTONS_MIN, description=">= 2 leptons + MET + HT"),
+    "1": Channel(
+        "1",
+        ht_min=C.DM_CH1_HT_MIN_GEV,
+        met_min=C.DM_CH1_MET_MIN_GEV,
+        met_over_ht_min=C.DM_CH1_MET_OVER_HT_MIN,
+        n_jets_min=C.DM_CH1_N_JETS_MIN,
+        leading_jet_pt_min=C.DM_CH1_LEADING_JET_PT_MIN_GEV,
+        description="multijet + large MET",
+    ),
+    "2a": Channel(
+        "2a", met_min=C.DM_CH2A_MET_MIN_GEV, n_leptons_min=C.DM_CH2A_N_LEPTONS_MIN, description=">= 3 leptons + MET"
+    ),
+    "2b": Channel(
+        "2b",
+        ht_min=C.DM_CH2B_HT_MIN_GEV,
+        met_min=C.DM_CH2B_MET_MIN_GEV,
+        n_leptons_min=C.DM_CH2B_N_LEPTONS_MIN,
+        description=">= 2 leptons + MET + HT",
+    ),
     "3": Channel("3", ht_min=C.DM_CH3_HT_MIN_GEV, met_min=C.DM_CH3_MET_MIN_GEV, description="HT + MET"),
     "none": Channel("none", description="object thresholds only"),
 }
@@ -92,7 +105,7 @@ def channel(name: str) -> Channel:
     try:
         return CHANNELS[str(name)]
     except KeyError:
-        raise ValueError(f"unknown Dark Machines channel {name!r}; known: {', '.join(CHANNELS)}") from None
+        raise InputError(f"unknown Dark Machines channel {name!r}; known: {', '.join(CHANNELS)}") from None
 
 
 def summarize(events: ak.Array) -> EventSummary:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hepbump import constants as C
+from hepbump.darkmachines.format import OBJECT_CODES
 from hepbump.darkmachines.generate.channels import EventSummary
 from hepbump.darkmachines.generate.detector_kernel import (
     CATEGORY_ELECTRON,
@@ -40,6 +41,7 @@ from hepbump.darkmachines.generate.detector_kernel import (
     directions,
     respond,
 )
+from hepbump.darkmachines.generate.kinematics import truncated_normal
 from hepbump.darkmachines.generate.model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
@@ -51,8 +53,6 @@ from hepbump.darkmachines.generate.model import (
     KIND_TAU_JET,
     TruthParticles,
 )
-from hepbump.darkmachines.generate.kinematics import truncated_normal
-from hepbump.darkmachines.format import OBJECT_CODES
 from hepbump.darkmachines.resolution import relative_resolution
 
 __all__ = ["RecoEvents", "simulate_detector"]
@@ -67,8 +67,12 @@ _CATEGORY_OF_KIND[KIND_ELECTRON] = CATEGORY_ELECTRON
 _CATEGORY_OF_KIND[KIND_MUON] = CATEGORY_MUON
 _CATEGORY_OF_KIND[KIND_PHOTON] = CATEGORY_PHOTON
 _CODE_OF_CATEGORY = np.array([-1, _J, _EM, _MM, _G], dtype=np.int8)
-_RESOLUTION_OF_CATEGORY = (("jet", CATEGORY_JET), ("electron", CATEGORY_ELECTRON), ("muon", CATEGORY_MUON),
-                           ("photon", CATEGORY_PHOTON))
+_RESOLUTION_OF_CATEGORY = (
+    ("jet", CATEGORY_JET),
+    ("electron", CATEGORY_ELECTRON),
+    ("muon", CATEGORY_MUON),
+    ("photon", CATEGORY_PHOTON),
+)
 _PARAMETERS = detector_parameters()
 _TAU_JET_MASS_RANGE_GEV = (0.14, C.M_TAU_GEV)
 
@@ -100,8 +104,15 @@ class RecoEvents:
         new_index = np.cumsum(mask) - 1
         obj = mask[self.event]
         return RecoEvents(
-            new_index[self.event[obj]], self.code[obj], self.pt[obj], self.eta[obj], self.phi[obj], self.kind[obj],
-            self.merged_mass[obj], self.met[mask], self.metphi[mask],
+            new_index[self.event[obj]],
+            self.code[obj],
+            self.pt[obj],
+            self.eta[obj],
+            self.phi[obj],
+            self.kind[obj],
+            self.merged_mass[obj],
+            self.met[mask],
+            self.metphi[mask],
             EventSummary(s.ht[mask], s.met[mask], s.n_leptons[mask], s.n_jets_ch1[mask], s.leading_jet_pt[mask]),
         )
 
@@ -112,13 +123,19 @@ class RecoEvents:
         jet = code == _J
         merged = jet & np.isfinite(self.merged_mass)
         mass = np.zeros(code.size)
-        mass[merged] = np.clip(self.merged_mass[merged] * (1.0 + C.DM_GEN_MERGED_JET_MASS_RESOLUTION
-                                                           * truncated_normal(rng, int(merged.sum()))), 0.0, None)
+        mass[merged] = np.clip(
+            self.merged_mass[merged]
+            * (1.0 + C.DM_GEN_MERGED_JET_MASS_RESOLUTION * truncated_normal(rng, int(merged.sum()))),
+            0.0,
+            None,
+        )
         plain = jet & ~merged & (kind != KIND_TAU_JET)
-        median = np.where(kind[plain] == KIND_B, C.DM_GEN_B_JET_MASS_OVER_PT_MEDIAN,
-                          C.DM_GEN_LIGHT_JET_MASS_OVER_PT_MEDIAN)
-        mass[plain] = pt[plain] * median * np.exp(C.DM_GEN_JET_LN_MASS_OVER_PT_WIDTH
-                                                  * rng.standard_normal(int(plain.sum())))
+        median = np.where(
+            kind[plain] == KIND_B, C.DM_GEN_B_JET_MASS_OVER_PT_MEDIAN, C.DM_GEN_LIGHT_JET_MASS_OVER_PT_MEDIAN
+        )
+        mass[plain] = (
+            pt[plain] * median * np.exp(C.DM_GEN_JET_LN_MASS_OVER_PT_WIDTH * rng.standard_normal(int(plain.sum())))
+        )
         tau_jet = jet & (kind == KIND_TAU_JET)
         mass[tau_jet] = rng.uniform(*_TAU_JET_MASS_RANGE_GEV, int(tau_jet.sum()))
         energy = np.sqrt((pt * np.cosh(self.eta)) ** 2 + mass**2)
@@ -142,8 +159,9 @@ def simulate_detector(truth: TruthParticles, tail: np.ndarray, rng: np.random.Ge
     """Smear and identify the truth particles of a batch of ``tail.size`` events, compute MET and the selection
     quantities. In events with ``tail > 0`` one jet, chosen at random, has the response ``1 - tail``.
 
-    The per-particle loop runs compiled (:func:`hepbump.darkmachines.generate.detector_kernel.respond`); the random numbers
-    are drawn here, from ``rng``, and the resolutions come from :func:`hepbump.darkmachines.resolution.relative_resolution`."""
+    The per-particle loop runs compiled (:func:`~hepbump.darkmachines.generate.detector_kernel.respond`); the random
+    numbers are drawn here, from ``rng``, and the resolutions come from
+    :func:`~hepbump.darkmachines.resolution.relative_resolution`."""
     n, m = tail.size, truth.event.size
     event, kind = truth.event, truth.kind.copy()
     pt_true, eta, cos_phi, sin_phi = directions(truth.px, truth.py, truth.pz)
@@ -164,8 +182,21 @@ def simulate_detector(truth: TruthParticles, tail: np.ndarray, rng: np.random.Ge
     u_victim, u_id = rng.random(m), rng.random(m)
     z_soft = rng.standard_normal((n, 2))
     pt, code, mx, my, ht, n_leptons, n_jets_ch1, leading = respond(
-        event, category, pt_true, abs_eta, cos_phi, sin_phi, sigma, z, u_victim, u_id, tail, z_soft, _PARAMETERS,
-        _CODE_OF_CATEGORY)
+        event,
+        category,
+        pt_true,
+        abs_eta,
+        cos_phi,
+        sin_phi,
+        sigma,
+        z,
+        u_victim,
+        u_id,
+        tail,
+        z_soft,
+        _PARAMETERS,
+        _CODE_OF_CATEGORY,
+    )
     listed = np.flatnonzero(code >= 0)
     code, charge = code[listed], truth.charge[listed]
     lepton = (code == _EM) | (code == _MM)
@@ -174,5 +205,15 @@ def simulate_detector(truth: TruthParticles, tail: np.ndarray, rng: np.random.Ge
     code += (lepton & (charge > 0)).astype(np.int8)  # e+ and mu+ follow e- and mu- in OBJECT_CODES
     met = np.hypot(mx, my)
     summary = EventSummary(ht=ht, met=met, n_leptons=n_leptons, n_jets_ch1=n_jets_ch1, leading_jet_pt=leading)
-    return RecoEvents(event[listed], code, pt[listed], eta[listed], np.arctan2(sin_phi[listed], cos_phi[listed]),
-                      kind[listed], truth.merged_mass[listed], met, np.arctan2(my, mx), summary)
+    return RecoEvents(
+        event[listed],
+        code,
+        pt[listed],
+        eta[listed],
+        np.arctan2(sin_phi[listed], cos_phi[listed]),
+        kind[listed],
+        truth.merged_mass[listed],
+        met,
+        np.arctan2(my, mx),
+        summary,
+    )

@@ -18,8 +18,17 @@ import numpy as np
 
 from hepbump import constants as C
 
-__all__ = ["CATEGORY_NONE", "CATEGORY_JET", "CATEGORY_ELECTRON", "CATEGORY_MUON", "CATEGORY_PHOTON",
-           "DetectorParameters", "detector_parameters", "directions", "respond"]
+__all__ = [
+    "CATEGORY_NONE",
+    "CATEGORY_JET",
+    "CATEGORY_ELECTRON",
+    "CATEGORY_MUON",
+    "CATEGORY_PHOTON",
+    "DetectorParameters",
+    "detector_parameters",
+    "directions",
+    "respond",
+]
 
 #: Detector categories of truth particles (invisible particles are CATEGORY_NONE).
 CATEGORY_NONE, CATEGORY_JET, CATEGORY_ELECTRON, CATEGORY_MUON, CATEGORY_PHOTON = range(5)
@@ -49,11 +58,21 @@ class DetectorParameters(NamedTuple):
 def detector_parameters() -> DetectorParameters:
     """The detector parameters of :mod:`hepbump.constants`."""
     return DetectorParameters(
-        C.DM_GEN_CALORIMETER_ABS_ETA_MAX, C.DM_JET_PT_MIN_GEV, C.DM_JET_ABS_ETA_MAX,
-        C.DM_ELECTRON_PT_MIN_GEV, C.DM_ELECTRON_ABS_ETA_MAX, C.DM_GEN_ELECTRON_EFFICIENCY,
-        C.DM_MUON_PT_MIN_GEV, C.DM_MUON_ABS_ETA_MAX, C.DM_GEN_MUON_EFFICIENCY,
-        C.DM_PHOTON_PT_MIN_GEV, C.DM_PHOTON_ABS_ETA_MAX, C.DM_GEN_PHOTON_EFFICIENCY,
-        C.DM_GEN_MET_SOFT_TERM_GEV, C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV, C.DM_CH1_JET_PT_MIN_GEV,
+        C.DM_GEN_CALORIMETER_ABS_ETA_MAX,
+        C.DM_JET_PT_MIN_GEV,
+        C.DM_JET_ABS_ETA_MAX,
+        C.DM_ELECTRON_PT_MIN_GEV,
+        C.DM_ELECTRON_ABS_ETA_MAX,
+        C.DM_GEN_ELECTRON_EFFICIENCY,
+        C.DM_MUON_PT_MIN_GEV,
+        C.DM_MUON_ABS_ETA_MAX,
+        C.DM_GEN_MUON_EFFICIENCY,
+        C.DM_PHOTON_PT_MIN_GEV,
+        C.DM_PHOTON_ABS_ETA_MAX,
+        C.DM_GEN_PHOTON_EFFICIENCY,
+        C.DM_GEN_MET_SOFT_TERM_GEV,
+        C.DM_GEN_MET_SOFT_STOCHASTIC_SQRTGEV,
+        C.DM_CH1_JET_PT_MIN_GEV,
         C.DM_GEN_RESPONSE_MIN,
     )
 
@@ -79,8 +98,22 @@ def directions(px, py, pz):  # pragma: no cover - compiled; tested through simul
 
 
 @numba.njit(cache=True, nogil=True)
-def respond(event, category, pt_true, abs_eta, cos_phi, sin_phi, sigma, z, u_victim, u_id, tail, z_soft,
-            params, code_of_category):  # pragma: no cover - compiled; tested through simulate_detector
+def respond(
+    event,
+    category,
+    pt_true,
+    abs_eta,
+    cos_phi,
+    sin_phi,
+    sigma,
+    z,
+    u_victim,
+    u_id,
+    tail,
+    z_soft,
+    params,
+    code_of_category,
+):  # pragma: no cover - compiled; tested through simulate_detector
     """Measured pT, object code (-1: not listed) per particle; MET components, HT, number of leptons, number of
     jets above the channel-1 threshold and leading jet pT per event.
 

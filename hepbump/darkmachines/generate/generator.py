@@ -5,8 +5,9 @@ Dark Machines samples (arXiv:2105.14027) for demos, tests and BumpNet training s
 W/Z line shapes (Breit-Wigner, smeared), top decays, realistic object multiplicities, charges, b-tags, jet
 masses (boosted V/top jets at a small rate), MET from neutrinos and mismeasurement, the DM object thresholds and
 the DM channel selections 1, 2a, 2b, 3 (so kinematic sculpting appears as in the real data). Physics pieces:
-:mod:`~hepbump.darkmachines.generate.processes` (SM processes), :mod:`~hepbump.darkmachines.generate.signals` (BSM benchmarks),
-:mod:`~hepbump.darkmachines.generate.model` (decays), :mod:`~hepbump.darkmachines.generate.detector` (detector response).
+:mod:`~hepbump.darkmachines.generate.processes` (SM processes),
+:mod:`~hepbump.darkmachines.generate.signals` (BSM benchmarks), :mod:`~hepbump.darkmachines.generate.model`
+(decays), :mod:`~hepbump.darkmachines.generate.detector` (detector response).
 
 Weights and luminosity (the DM convention):
 
@@ -20,34 +21,18 @@ Weights and luminosity (the DM convention):
 * without background (``background=False``) ``n_events`` signal events are produced per benchmark and each
   carries the DM signal weight ``mu * sigma_ref / n_events`` in pb (sum of weights = selected cross section).
 
-Speed: events that cannot pass the channel selection are rejected from cheap latent variables before any
-kinematics (:class:`hepbump.darkmachines.generate.processes.GenerationCuts`). Most of these cuts are exact; two are
-approximate and validated with ``benchmarks/bench_dm_generate.py --validate-cuts``: the pT_hat cut of
-multijet-like processes in channels 1 and 3 (200 GeV for multijets, 150 GeV for the others), and the pT_hat cut
-on "quiet" events (MET from Gaussian smearing only). Measured losses of selected events: channel 3
-0.28 +- 0.04 % (multijets with pT_hat 133-200 GeV and HT >= 600 GeV from ISR), channel 2b 0.15 % (low-pT
-Z + jets), channel 1 none in 600 events (< 0.17 %). The per-particle detector loop is compiled
+Generation cuts: events that cannot pass the channel selection are rejected from cheap latent variables before
+any kinematics (:class:`hepbump.darkmachines.generate.processes.GenerationCuts`). Most of these cuts are exact;
+two are approximate: the pT_hat cut of multijet-like processes in channels 1 and 3 (200 GeV for multijets,
+150 GeV for the others), and the pT_hat cut on "quiet" events (MET from Gaussian smearing only). They remove
+well under 1 % of the selected events of each channel (validated with ``benchmarks/bench_dm_generate.py
+--validate-cuts``; the figures are in ``benchmarks/README.md``). The per-particle detector loop is compiled
 (:mod:`hepbump.darkmachines.generate.detector_kernel`, numba).
 
-Throughput (``benchmarks/bench_dm_generate.py``, one core, selected events written to CSV): channel ``none``
-6.2M/min, 2a 1.5M/min (three leptons: the first decay choices drop most events before the rest of the decay
-trees is drawn, :func:`hepbump.darkmachines.generate.model.draw_decays`), 2b 0.41M/min, 3 0.20M/min, 1 about 1,000/min.
-The goal of 1M/min is met in channels ``none`` and 2a (whose MET comes mostly from the neutrinos of W Z);
-2b, 3 and 1 are limited by brute-force generation of the rare events with large fake MET.
-In channel 2b, Z(-> ll) + jets is 9.7 % of the selected events but needs 2.5e7 generated events per 1e5 selected
-(87 % of the CPU time, 0.54 us per generated event); without it 2b would run at about 3M/min. Its selected
-events come from tau decays (29 % of those with pT_hat < 50 GeV), the jet-response tail (39 %), forward partons
-(31 %) and Gaussian smearing alike, so no further generation cut removes most of the simulated events while
-losing < 1 % of the selected ones (measured: a cut on the tail loss plus forward pT below 0.4 MET_min removes
-30 % of its simulated events and 0.8 % of its selected ones). In channel 3, multijets need 200 generated
-events (100 simulated) per selected event, about 310 us. No implementation of this model reaches 1M/min in 2b or
-3 on the reference machine (two-core AMD EPYC): ``benchmarks/bench_dm_generate_floor.py`` takes these counts
-from the generator and the costs per event from a fused, compiled sketch doing a strict subset of the work,
-plus the cost of the CSV text. Even with Gaussian random numbers as cheap as uniform ones it bounds channel 3
-at 0.67M/min and 2b at 0.89M/min (from Z + jets alone); with numba's random numbers, at 0.4-0.5M/min and
-0.7M/min, 2.2-2.5x and 1.5-1.8x below the generator's cost. A compiled truth stage (tried: one numba pass per
-event) ran only at parity with this vectorised one. Meeting the goal there would take weighted events, which the
-DM convention rules out for backgrounds.
+Background events have weight 1 (the DM convention), so in the channels with a MET selection (1, 2b, 3) every
+event the selection rejects is still generated and simulated: their cost is set by the rare events with large
+fake MET (Z(-> ll) + jets in 2b, multijets in 3), not by the selected ones. Throughput per channel and the
+bound on what any implementation of this model could reach are in ``benchmarks/README.md``.
 
 Events are shuffled within each batch and numbered 0, 1, 2, ... A batch holds ``batch_size`` generated events at
 first; later batches are sized from the measured selection efficiency to give about 50 000 selected events.
@@ -71,6 +56,7 @@ import awkward as ak
 import numpy as np
 
 from hepbump._version import __version__
+from hepbump.darkmachines.format import build_events
 from hepbump.darkmachines.generate.channels import Channel, channel
 from hepbump.darkmachines.generate.detector import RecoEvents, simulate_detector
 from hepbump.darkmachines.generate.model import max_charged_leptons
@@ -82,7 +68,7 @@ from hepbump.darkmachines.generate.processes import (
     sm_processes,
 )
 from hepbump.darkmachines.generate.signals import signal_benchmark
-from hepbump.darkmachines.format import build_events
+from hepbump.errors import InputError
 
 __all__ = ["SignalInjection", "DMGeneratorConfig", "DMGenerator", "generate", "write_sample"]
 
@@ -121,7 +107,7 @@ class SignalInjection:
     def __post_init__(self) -> None:
         signal_benchmark(self.name)
         if not (math.isfinite(self.strength) and self.strength >= 0):
-            raise ValueError(f"signal {self.name}: strength must be a finite number >= 0, got {self.strength}")
+            raise InputError(f"signal {self.name}: strength must be a finite number >= 0, got {self.strength}")
 
     @classmethod
     def parse(cls, spec: str) -> SignalInjection:
@@ -130,7 +116,7 @@ class SignalInjection:
         try:
             value = float(strength) if strength else 1.0
         except ValueError:
-            raise ValueError(f"signal {spec!r}: strength {strength!r} is not a number (use NAME:STRENGTH)") from None
+            raise InputError(f"signal {spec!r}: strength {strength!r} is not a number (use NAME:STRENGTH)") from None
         return cls(name.strip(), value)
 
 
@@ -138,7 +124,9 @@ class SignalInjection:
 class DMGeneratorConfig:
     """What to generate. ``channel``: ``1``, ``2a``, ``2b``, ``3`` or ``none``. Exactly one of ``n_events``
     (SM events written; with ``background=False``: signal events produced per benchmark) and
-    ``luminosity_pb`` (pb^-1, background only). ``processes`` restricts the SM mixture (DM process IDs).
+    ``luminosity_pb`` (pb^-1, background only). ``n_events = 0`` and ``luminosity_pb = 0`` are refused with an
+    :class:`~hepbump.errors.InputError` (the generator never writes an empty file: readers refuse one).
+    ``processes`` restricts the SM mixture (DM process IDs).
     ``batch_size`` is the number of generated (pre-selection) events of the first batch. ``generation_cuts``
     applies the validated generation cuts (switch off only to validate them, see ``VALIDATION_PT_HAT_FRACTION``)."""
 
@@ -155,20 +143,23 @@ class DMGeneratorConfig:
     def __post_init__(self) -> None:
         channel(self.channel)
         if (self.n_events is None) == (self.luminosity_pb is None):
-            raise ValueError("give exactly one of n_events and luminosity_pb")
-        if self.n_events is not None and (int(self.n_events) != self.n_events or self.n_events < 0):
-            raise ValueError(f"n_events must be a non-negative integer, got {self.n_events}")
-        if self.luminosity_pb is not None and not (math.isfinite(self.luminosity_pb) and self.luminosity_pb >= 0):
-            raise ValueError(f"luminosity_pb must be finite and >= 0, got {self.luminosity_pb}")
+            raise InputError("give exactly one of n_events and luminosity_pb")
+        if self.n_events is not None and (int(self.n_events) != self.n_events or self.n_events < 1):
+            raise InputError(
+                f"the number of events (--events) must be a positive integer, got {self.n_events}: "
+                "a Dark Machines file without events cannot be read back"
+            )
+        if self.luminosity_pb is not None and not (math.isfinite(self.luminosity_pb) and self.luminosity_pb > 0):
+            raise InputError(f"the luminosity (--lumi) must be finite and > 0, got {self.luminosity_pb} pb^-1")
         if not self.background and (not self.signals or self.n_events is None):
-            raise ValueError("a signal-only sample (background=False) needs signals and n_events")
+            raise InputError("a signal-only sample (background=False) needs signals and n_events")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+            raise InputError(f"batch_size must be positive, got {self.batch_size}")
         for name in self.processes or ():
             sm_processes(name)
         names = [s.name for s in self.signals]
         if len(set(names)) != len(names):
-            raise ValueError(f"signal injected twice: {names}")
+            raise InputError(f"signal injected twice: {names}")
 
 
 @dataclass
@@ -209,23 +200,30 @@ class DMGenerator:
                 if sum(max_charged_leptons(leg) for leg in p.legs + tuple(x.particle for x in p.extras)) < n_lep:
                     continue  # cannot give enough leptons (fake leptons are not modelled)
                 nominal = GenerationCuts(
-                    pt_hat_min=p.pt_hat_min_high_ht if self.channel.high_ht else 0.0, min_leptons=n_lep,
-                    quiet_pt_hat_min=QUIET_PT_HAT_MIN_GEV[self.channel.name], ht_min=self.channel.ht_min,
+                    pt_hat_min=p.pt_hat_min_high_ht if self.channel.high_ht else 0.0,
+                    min_leptons=n_lep,
+                    quiet_pt_hat_min=QUIET_PT_HAT_MIN_GEV[self.channel.name],
+                    ht_min=self.channel.ht_min,
                     quiet_tail_loss_max=QUIET_TAIL_LOSS_PER_MET * self.channel.met_min,
                 )
                 # Validation: no quiet cut, the pT_hat cut lowered to VALIDATION_PT_HAT_FRACTION of its value.
-                loose = GenerationCuts(pt_hat_min=VALIDATION_PT_HAT_FRACTION * nominal.pt_hat_min, min_leptons=n_lep,
-                                       ht_min=self.channel.ht_min, quiet_tail_loss_max=nominal.quiet_tail_loss_max)
+                loose = GenerationCuts(
+                    pt_hat_min=VALIDATION_PT_HAT_FRACTION * nominal.pt_hat_min,
+                    min_leptons=n_lep,
+                    ht_min=self.channel.ht_min,
+                    quiet_tail_loss_max=nominal.quiet_tail_loss_max,
+                )
                 cuts = nominal if config.generation_cuts else loose
                 self.background.append(_Source(p, p.key, cuts, nominal, p.sigma_above(cuts.pt_hat_min)))
             if not self.background:
-                raise ValueError(f"no SM process of {names} can pass channel {config.channel}")
+                raise InputError(f"no SM process of {names} can pass channel {config.channel}")
         self.signals: list[_Source] = []
         for inj in config.signals:
             bench = signal_benchmark(inj.name)
             exact = GenerationCuts(min_leptons=n_lep, ht_min=self.channel.ht_min)
-            self.signals.append(_Source(bench.process, bench.name, exact, exact, bench.sigma_ref_pb * inj.strength,
-                                        inj.strength))
+            self.signals.append(
+                _Source(bench.process, bench.name, exact, exact, bench.sigma_ref_pb * inj.strength, inj.strength)
+            )
         self.labels = [s.label for s in self.background + self.signals]
         self._file_names = [s.process.name for s in self.background + self.signals]
         self.sigma_total_pb = sum(s.sigma_pb for s in self.background)
@@ -254,15 +252,18 @@ class DMGenerator:
         batch.reco.append(selected)
         batch.label.append(np.full(len(selected), label, dtype=np.int64))
 
-    def _assemble(self, batch: _Batch, keep: np.ndarray | None,
-                  weight_of_label: np.ndarray) -> tuple[ak.Array, np.ndarray]:
+    def _assemble(
+        self, batch: _Batch, keep: np.ndarray | None, weight_of_label: np.ndarray
+    ) -> tuple[ak.Array, np.ndarray]:
         """Shuffle the selected events of a batch (restricted to ``keep``) into one in-memory array; also return
         the source label of each event."""
         labels = np.concatenate(batch.label) if batch.label else np.zeros(0, np.int64)
         parts = [r.flat_objects(self._rng) for r in batch.reco]
         counts = np.concatenate([p["counts"] for p in parts]) if parts else np.zeros(0, np.int64)
-        cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
-                for k in ("code", "energy", "pt", "eta", "phi")}
+        cols = {
+            k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0)
+            for k in ("code", "energy", "pt", "eta", "phi")
+        }
         met = np.concatenate([r.met for r in batch.reco]) if parts else np.zeros(0)
         metphi = np.concatenate([r.metphi for r in batch.reco]) if parts else np.zeros(0)
         order = self._rng.permutation(labels.size)
@@ -276,10 +277,18 @@ class DMGenerator:
         for i, lab in enumerate(np.bincount(labels[order], minlength=len(self.labels))):
             (self.background + self.signals)[i].n_selected += float(lab)
         events = build_events(
-            event=np.arange(self.n_written, self.n_written + order.size), process_index=labels[order],
-            process_names=self._file_names, weight=weight_of_label[labels[order]], met=met[order],
-            metphi=metphi[order], counts=n_obj, code=cols["code"][obj_idx], energy=cols["energy"][obj_idx],
-            pt=cols["pt"][obj_idx], eta=cols["eta"][obj_idx], phi=cols["phi"][obj_idx],
+            event=np.arange(self.n_written, self.n_written + order.size),
+            process_index=labels[order],
+            process_names=self._file_names,
+            weight=weight_of_label[labels[order]],
+            met=met[order],
+            metphi=metphi[order],
+            counts=n_obj,
+            code=cols["code"][obj_idx],
+            energy=cols["energy"][obj_idx],
+            pt=cols["pt"][obj_idx],
+            eta=cols["eta"][obj_idx],
+            phi=cols["phi"][obj_idx],
         )
         self.n_written += order.size
         return events, labels[order]
@@ -295,14 +304,16 @@ class DMGenerator:
         cfg = self.config
         disable = None if progress else True  # None: tqdm shows the bar only on a terminal
         if not cfg.background:
-            yield from self._signal_only(tqdm(total=cfg.n_events * len(self.signals), disable=disable,
-                                              desc="generating", leave=False))
+            yield from self._signal_only(
+                tqdm(total=cfg.n_events * len(self.signals), disable=disable, desc="generating", leave=False)
+            )
         else:
             target = cfg.n_events
             if cfg.luminosity_pb is not None:
                 target_raw = int(self._rng.poisson(cfg.luminosity_pb * self.sigma_total_pb))
-            bar = tqdm(total=target if target is not None else target_raw, disable=disable, desc="generating",
-                       leave=False)
+            bar = tqdm(
+                total=target if target is not None else target_raw, disable=disable, desc="generating", leave=False
+            )
             n_sm, n_raw_total, n_raw = 0, 0, cfg.batch_size
             ones = np.ones(len(self.labels))
             while (target is not None and n_sm < target) or (target is None and n_raw_total < target_raw):
@@ -315,8 +326,7 @@ class DMGenerator:
                     self._run(src, int(k), i, batch)
                 delta_lumi = n_raw / self.sigma_total_pb
                 for j, src in enumerate(self.signals):
-                    self._run(src, int(self._rng.poisson(src.sigma_pb * delta_lumi)), len(self.background) + j,
-                              batch)
+                    self._run(src, int(self._rng.poisson(src.sigma_pb * delta_lumi)), len(self.background) + j, batch)
                 labels = np.concatenate(batch.label) if batch.label else np.zeros(0, np.int64)
                 is_sm = labels < len(self.background)
                 keep, fraction = None, 1.0
@@ -377,20 +387,29 @@ class DMGenerator:
             "luminosity_pb": self.luminosity_pb if background else None,
             "n_events": self.n_written,
             "weight_convention": (
-                "weight 1: unweighted sample of luminosity_pb (signals injected at mu * sigma_ref)" if background
+                "weight 1: unweighted sample of luminosity_pb (signals injected at mu * sigma_ref)"
+                if background
                 else "signal only: weight = mu * sigma_ref / n_generated [pb]"
             ),
             "generation_cuts": cfg.generation_cuts,
             "processes": {
-                s.label: {"sigma_generated_pb": s.sigma_pb, "pt_hat_min_gev": s.cuts.pt_hat_min,
-                          "quiet_pt_hat_min_gev": s.cuts.quiet_pt_hat_min, "n_generated": s.n_generated,
-                          "n_selected": int(s.n_selected),
-                          **({} if cfg.generation_cuts else {"n_selected_in_cut_region": s.n_selected_in_cut_region})}
+                s.label: {
+                    "sigma_generated_pb": s.sigma_pb,
+                    "pt_hat_min_gev": s.cuts.pt_hat_min,
+                    "quiet_pt_hat_min_gev": s.cuts.quiet_pt_hat_min,
+                    "n_generated": s.n_generated,
+                    "n_selected": int(s.n_selected),
+                    **({} if cfg.generation_cuts else {"n_selected_in_cut_region": s.n_selected_in_cut_region}),
+                }
                 for s in self.background
             },
             "signals": {
-                s.label: {"strength": s.strength, "sigma_injected_pb": s.sigma_pb, "n_generated": s.n_generated,
-                          "n_selected": int(s.n_selected)}
+                s.label: {
+                    "strength": s.strength,
+                    "sigma_injected_pb": s.sigma_pb,
+                    "n_generated": s.n_generated,
+                    "n_selected": int(s.n_selected),
+                }
                 for s in self.signals
             },
         }
@@ -415,6 +434,11 @@ def write_sample(config: DMGeneratorConfig, path: str | os.PathLike[str], *, pro
         for events in gen.batches(progress=progress):
             writer.write(events)
         writer.provenance = gen.provenance
-    log.info("generated %d events (channel %s, L = %.4g pb^-1) into %s", gen.n_written, config.channel,
-             gen.luminosity_pb, path)
+    log.info(
+        "generated %d events (channel %s, L = %.4g pb^-1) into %s",
+        gen.n_written,
+        config.channel,
+        gen.luminosity_pb,
+        path,
+    )
     return gen.provenance

@@ -124,7 +124,7 @@ class FallingSpectrum:
         """sigma(pT > pt_min) / sigma(pT > reference)."""
         return self.integral_above(pt_min) / self.integral_above(reference)
 
-    @functools.lru_cache(maxsize=64)
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (frozen, hashable spectra that live as long as the process table)
     def _inverse(self, pt_min: float) -> tuple[np.ndarray, float]:
         """pT at 2^14 + 1 equally spaced quantiles of ln(integral above pT), for pT above ``pt_min``."""
         grid, upper, log_upper = self._table

@@ -66,15 +66,30 @@ class Slot:
     @classmethod
     def empty(cls, n: int) -> Slot:
         z = np.zeros(n)
-        return cls(z, z.copy(), z.copy(), z.copy(), np.zeros(n, np.int8), np.zeros(n, np.int8),
-                   np.zeros(n, bool), np.full(n, np.nan))
+        return cls(
+            z,
+            z.copy(),
+            z.copy(),
+            z.copy(),
+            np.zeros(n, np.int8),
+            np.zeros(n, np.int8),
+            np.zeros(n, bool),
+            np.full(n, np.nan),
+        )
 
     @classmethod
     def from_p4(cls, v: vector.MomentumNumpy4D, kind: np.ndarray, charge: np.ndarray) -> Slot:
         n = len(v)
-        return cls(np.asarray(v.px, float), np.asarray(v.py, float), np.asarray(v.pz, float),
-                   np.asarray(v.E, float), np.broadcast_to(np.asarray(kind, np.int8), (n,)).copy(),
-                   np.broadcast_to(np.asarray(charge, np.int8), (n,)).copy(), np.ones(n, bool), np.full(n, np.nan))
+        return cls(
+            np.asarray(v.px, float),
+            np.asarray(v.py, float),
+            np.asarray(v.pz, float),
+            np.asarray(v.E, float),
+            np.broadcast_to(np.asarray(kind, np.int8), (n,)).copy(),
+            np.broadcast_to(np.asarray(charge, np.int8), (n,)).copy(),
+            np.ones(n, bool),
+            np.full(n, np.nan),
+        )
 
     @property
     def p4(self) -> vector.MomentumNumpy4D:
@@ -103,21 +118,33 @@ class TruthParticles:
     def from_slots(cls, slots: list[Slot]) -> TruthParticles:
         """The valid entries of ``slots`` (of equal length; entry ``i`` belongs to event ``i``)."""
         picks = [np.flatnonzero(s.valid) for s in slots]
-        fields = {name: np.concatenate([getattr(s, name)[i] for s, i in zip(slots, picks)] or [np.zeros(0)])
-                  for name in _PARTICLE_FIELDS}
+        fields = {
+            name: np.concatenate([getattr(s, name)[i] for s, i in zip(slots, picks)] or [np.zeros(0)])
+            for name in _PARTICLE_FIELDS
+        }
         return cls(event=np.concatenate(picks or [np.zeros(0, np.int64)]), **fields)
 
     @classmethod
     def concatenate(cls, parts: list[TruthParticles]) -> TruthParticles:
-        return cls(**{name: np.concatenate([getattr(p, name) for p in parts])
-                      for name in ("event",) + _PARTICLE_FIELDS})
+        return cls(
+            **{name: np.concatenate([getattr(p, name) for p in parts]) for name in ("event",) + _PARTICLE_FIELDS}
+        )
 
     @classmethod
-    def from_pt_y_phi(cls, event: np.ndarray, kind: np.ndarray, pt: np.ndarray, y: np.ndarray,
-                      phi: np.ndarray) -> TruthParticles:
+    def from_pt_y_phi(
+        cls, event: np.ndarray, kind: np.ndarray, pt: np.ndarray, y: np.ndarray, phi: np.ndarray
+    ) -> TruthParticles:
         """Massless neutral particles from transverse momentum, rapidity and azimuth."""
-        return cls(event, np.asarray(kind, np.int8), np.zeros(event.size, np.int8), pt * np.cos(phi),
-                   pt * np.sin(phi), pt * np.sinh(y), pt * np.cosh(y), np.full(event.size, np.nan))
+        return cls(
+            event,
+            np.asarray(kind, np.int8),
+            np.zeros(event.size, np.int8),
+            pt * np.cos(phi),
+            pt * np.sin(phi),
+            pt * np.sinh(y),
+            pt * np.cosh(y),
+            np.full(event.size, np.nan),
+        )
 
 
 _PARTICLE_FIELDS = ("kind", "charge", "px", "py", "pz", "energy", "merged_mass")
@@ -221,8 +248,14 @@ def draw_decays(
         if _drawn(node):
             choices[path] = _draw(_weights(node), n, rng)
     if min_leptons > 0:
-        bound = sum((_choice_max(node, CHARGED_LEPTON_KINDS)[choices[path]] if _drawn(node)
-                     else _max_count(node, CHARGED_LEPTON_KINDS)) for path, node in nodes)
+        bound = sum(
+            (
+                _choice_max(node, CHARGED_LEPTON_KINDS)[choices[path]]
+                if _drawn(node)
+                else _max_count(node, CHARGED_LEPTON_KINDS)
+            )
+            for path, node in nodes
+        )
         rows = np.flatnonzero(np.asarray(bound) >= min_leptons)
         choices = {path: values[rows] for path, values in choices.items()}
         n = rows.size
@@ -236,7 +269,7 @@ def draw_decays(
     return choices, n, np.flatnonzero(np.asarray(n_leptons) >= min_leptons)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _max_count(node: Particle, kinds: tuple[int, ...]) -> int:
     """Largest number of final-state particles of ``kinds`` that ``node`` can produce."""
     if node.stable:
@@ -244,7 +277,7 @@ def _max_count(node: Particle, kinds: tuple[int, ...]) -> int:
     return max(sum(_max_count(d, kinds) for d in ch.daughters) for ch in node.channels)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _choice_max(node: Particle, kinds: tuple[int, ...]) -> np.ndarray:
     """Per choice at ``node`` (channel or kind): the largest number of final-state ``kinds`` below it."""
     if node.stable:
@@ -259,7 +292,7 @@ def _choice_max(node: Particle, kinds: tuple[int, ...]) -> np.ndarray:
 _MAX_TABLE_SIZE = 4096
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _all_drawn(node: Particle) -> tuple[tuple[str, Particle], ...]:
     """(path relative to ``node``, node) of every node below and including ``node`` at which a choice is drawn."""
     out = [("", node)] if _drawn(node) else []
@@ -269,13 +302,13 @@ def _all_drawn(node: Particle) -> tuple[tuple[str, Particle], ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _subtree_choices(node: Particle) -> tuple[tuple[str, int], ...]:
     """Relative path and number of possible choices of the nodes of :func:`_all_drawn` with more than one."""
     return tuple((rel, _weights(x).size) for rel, x in _all_drawn(node) if _weights(x).size > 1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _count_table(node: Particle, kinds: tuple[int, ...]) -> np.ndarray | None:
     """The count of final-state ``kinds`` below ``node`` for every combination of its choices (index: the
     mixed-radix number of the choices of :func:`_subtree_choices`, first one most significant), or None if
@@ -321,14 +354,16 @@ def _count_by_recursion(
         return _choice_max(node, kinds)[chosen]
     # Daughters that are final state without a choice count as constants per channel; the others are added
     # where their channel was taken.
-    constant = np.array([sum(int(d.kind in kinds) for d in ch.daughters if not _drawn(d)) for ch in node.channels],
-                        dtype=np.int16)
+    constant = np.array(
+        [sum(int(d.kind in kinds) for d in ch.daughters if not _drawn(d)) for ch in node.channels], dtype=np.int16
+    )
     total = constant[chosen]
     for c, ch in enumerate(node.channels):
         for k, d in enumerate(ch.daughters):
             if _drawn(d) and _max_count(d, kinds) > 0:
-                total += np.where(chosen == c, _count_by_recursion(d, f"{path}/{c}.{k}", choices, n, kinds),
-                                  np.int16(0))
+                total += np.where(
+                    chosen == c, _count_by_recursion(d, f"{path}/{c}.{k}", choices, n, kinds), np.int16(0)
+                )
     return total
 
 
@@ -370,8 +405,12 @@ def _merge(node: Particle, parent: vector.MomentumNumpy4D, slots: list[Slot]) ->
     for s in slots:
         if candidates.size == 0:
             return
-        close = four_vectors(s.px[candidates], s.py[candidates], s.pz[candidates], s.energy[candidates]).deltaR(
-            parent[candidates]) < C.DM_GEN_JET_RADIUS
+        close = (
+            four_vectors(s.px[candidates], s.py[candidates], s.pz[candidates], s.energy[candidates]).deltaR(
+                parent[candidates]
+            )
+            < C.DM_GEN_JET_RADIUS
+        )
         ok = ~s.valid[candidates] | close
         merged[candidates[~ok]] = False
         candidates = candidates[ok]
@@ -439,7 +478,9 @@ PHOTON = Particle("gamma", kind=KIND_PHOTON)
 _TAU_JET = Particle("tau_h", kind=KIND_TAU_JET)
 _BR_TAU_HADRONIC = 1.0 - C.BR_TAU_TO_E - C.BR_TAU_TO_MU
 TAU = Particle(
-    "tau", mass=C.M_TAU_GEV, kind=KIND_TAU,
+    "tau",
+    mass=C.M_TAU_GEV,
+    kind=KIND_TAU,
     channels=(
         DecayChannel(C.BR_TAU_TO_E, (ELECTRON, NEUTRINO), (SAME, ZERO)),
         DecayChannel(C.BR_TAU_TO_MU, (MUON, NEUTRINO), (SAME, ZERO)),
@@ -472,8 +513,9 @@ def w_boson(modes: tuple[str, ...] = W_MODES_ALL) -> Particle:
     return Particle("W", C.M_W_GEV, C.GAMMA_W_GEV, channels=tuple(_W_CHANNELS[m] for m in modes), mergeable=True)
 
 
-def z_boson(modes: tuple[str, ...] = Z_MODES_ALL, mass: float = C.M_Z_GEV, width: float = C.GAMMA_Z_GEV,
-            name: str = "Z") -> Particle:
+def z_boson(
+    modes: tuple[str, ...] = Z_MODES_ALL, mass: float = C.M_Z_GEV, width: float = C.GAMMA_Z_GEV, name: str = "Z"
+) -> Particle:
     """A Z boson (Breit-Wigner 91.1876 / 2.4952 GeV) restricted to ``modes`` (``ee``, ``mumu``, ``tautau``,
     ``nunu``, ``qq``, ``bb``)."""
     return Particle(name, mass, width, channels=tuple(_Z_CHANNELS[m] for m in modes), mergeable=True)
@@ -482,6 +524,9 @@ def z_boson(modes: tuple[str, ...] = Z_MODES_ALL, mass: float = C.M_Z_GEV, width
 def top_quark(w_modes: tuple[str, ...] = W_MODES_ALL) -> Particle:
     """A top quark decaying to b W (W restricted to ``w_modes``); the W carries the top's charge sign."""
     return Particle(
-        "t", C.M_TOP_GEV, C.GAMMA_TOP_GEV,
-        channels=(DecayChannel(1.0, (B_QUARK, w_boson(w_modes)), (ZERO, SAME)),), mergeable=True,
+        "t",
+        C.M_TOP_GEV,
+        C.GAMMA_TOP_GEV,
+        channels=(DecayChannel(1.0, (B_QUARK, w_boson(w_modes)), (ZERO, SAME)),),
+        mergeable=True,
     )

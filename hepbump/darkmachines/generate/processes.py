@@ -1,11 +1,12 @@
 """Hard processes of the DM-format generator: production model and the Standard Model process table.
 
-A :class:`Process` produces one resonance (at rest transversely) or two particles back to back in the
-transverse plane with a smoothly falling ``pT_hat`` spectrum (:class:`hepbump.darkmachines.generate.kinematics.FallingSpectrum`)
-and Gaussian rapidities, plus optional extra emissions (the photon of tt+gamma, the Z of ttZ, ...) and a Poisson
-number of initial-state-radiation jets. The legs share equally the transverse recoil against the extra emissions
-and ISR jets (rapidities and masses unchanged), so every event balances in the transverse plane. All particles
-then decay through their decay trees (:mod:`hepbump.darkmachines.generate.model`).
+A :class:`Process` produces one resonance (at rest transversely) or two particles back to back in the transverse
+plane with a smoothly falling ``pT_hat`` spectrum
+(:class:`~hepbump.darkmachines.generate.kinematics.FallingSpectrum`) and Gaussian rapidities, plus optional extra
+emissions (the photon of tt+gamma, the Z of ttZ, ...) and a Poisson number of initial-state-radiation jets. The legs
+share equally the transverse recoil against the extra emissions and ISR jets (rapidities and masses unchanged), so
+every event balances in the transverse plane. All particles then decay through their decay trees
+(:mod:`hepbump.darkmachines.generate.model`).
 
 Generation is two-staged (:func:`generate_truth`): the cheap latent variables of each event are drawn first
 (decay channels, flavours, pT_hat, ISR jets, the mismeasured-jet loss) and events that cannot pass the channel
@@ -29,6 +30,12 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from hepbump import constants as C
+from hepbump.darkmachines.generate.kinematics import (
+    BREIT_WIGNER_HALF_RANGE,
+    FallingSpectrum,
+    breit_wigner_mass,
+    p4_from_pt_y_phi_m,
+)
 from hepbump.darkmachines.generate.model import (
     KIND_B,
     KIND_B_SEMILEPTONIC,
@@ -47,16 +54,17 @@ from hepbump.darkmachines.generate.model import (
     w_boson,
     z_boson,
 )
-from hepbump.darkmachines.generate.kinematics import (
-    BREIT_WIGNER_HALF_RANGE,
-    FallingSpectrum,
-    breit_wigner_mass,
-    p4_from_pt_y_phi_m,
-)
 from hepbump.darkmachines.resolution import relative_resolution
+from hepbump.errors import InputError
 
 __all__ = [
-    "Extra", "Process", "GenerationCuts", "TruthEvents", "generate_truth", "SM_PROCESSES", "SM_PROCESS_NAMES_GENERATED",
+    "Extra",
+    "Process",
+    "GenerationCuts",
+    "TruthEvents",
+    "generate_truth",
+    "SM_PROCESSES",
+    "SM_PROCESS_NAMES_GENERATED",
     "sm_processes",
 ]
 
@@ -115,11 +123,11 @@ class Process:
 
     def __post_init__(self) -> None:
         if len(self.legs) not in (1, 2) or len(self.charges) != len(self.legs):
-            raise ValueError(f"process {self.name}: one or two legs with one charge rule each")
+            raise InputError(f"process {self.name}: one or two legs with one charge rule each")
         if (self.spectrum is None) != (len(self.legs) == 1):
-            raise ValueError(f"process {self.name}: a pT_hat spectrum exactly for two-leg processes")
+            raise InputError(f"process {self.name}: a pT_hat spectrum exactly for two-leg processes")
         if self.sigma_pb < 0:
-            raise ValueError(f"process {self.name}: negative cross section")
+            raise InputError(f"process {self.name}: negative cross section")
 
     @property
     def key(self) -> str:
@@ -248,8 +256,10 @@ class _Plan:
     def isr_vector(self) -> tuple[np.ndarray, np.ndarray]:
         """Sum of the ISR transverse momenta (x, y), GeV."""
         n = self.n_isr.size
-        return (np.bincount(self.isr_event, self.isr_pt * np.cos(self.isr_phi), minlength=n),
-                np.bincount(self.isr_event, self.isr_pt * np.sin(self.isr_phi), minlength=n))
+        return (
+            np.bincount(self.isr_event, self.isr_pt * np.cos(self.isr_phi), minlength=n),
+            np.bincount(self.isr_event, self.isr_pt * np.sin(self.isr_phi), minlength=n),
+        )
 
 
 def _plan(process: Process, events: np.ndarray, cuts: GenerationCuts, rng: np.random.Generator) -> _Plan:
@@ -270,7 +280,8 @@ def _plan(process: Process, events: np.ndarray, cuts: GenerationCuts, rng: np.ra
         isr_sum = np.bincount(isr_event, isr_pt, minlength=n)
         n_jet_legs = sum(leg.kind == KIND_LIGHT for leg in process.legs)
         loose = np.bincount(isr_event, _reco_pt_max(isr_pt), minlength=n) + n_jet_legs * _reco_pt_max(
-            pt_hat + 0.5 * isr_sum)
+            pt_hat + 0.5 * isr_sum
+        )
         ok = loose >= cuts.ht_min
         events, pt_hat, n_isr = events[ok], pt_hat[ok], n_isr[ok]
         isr_pt = isr_pt[ok[isr_event]]
@@ -281,12 +292,19 @@ def _plan(process: Process, events: np.ndarray, cuts: GenerationCuts, rng: np.ra
     tail = np.zeros(n)
     tail[mismeasured] = np.abs(rng.normal(0.0, C.DM_GEN_JET_TAIL_WIDTH, mismeasured.size))
     return _Plan(
-        events=events, pt_hat=pt_hat, leg_phi=None,
+        events=events,
+        pt_hat=pt_hat,
+        leg_phi=None,
         # Rapidities as Gaussian quantiles of uniform numbers: whether a parton is forward is known early.
-        leg_y_quantile=rng.random((n, len(process.legs))), n_isr=n_isr, tail=tail,
-        quiet=np.zeros(n, dtype=bool), isr_event=isr_event,
+        leg_y_quantile=rng.random((n, len(process.legs))),
+        n_isr=n_isr,
+        tail=tail,
+        quiet=np.zeros(n, dtype=bool),
+        isr_event=isr_event,
         isr_kind=_ISR_KINDS[np.searchsorted(_ISR_KIND_CDF, rng.random(m, dtype=np.float32), side="right")],
-        isr_pt=isr_pt, isr_phi=None, isr_y_quantile=rng.random(m),
+        isr_pt=isr_pt,
+        isr_phi=None,
+        isr_y_quantile=rng.random(m),
     )
 
 
@@ -296,14 +314,17 @@ def _leg_transverse(process: Process, plan: _Plan) -> list[tuple[np.ndarray, np.
     qx, qy = plan.isr_vector()
     n_legs = len(process.legs)
     return [
-        (plan.pt_hat * np.cos(plan.leg_phi + k * math.pi) - qx / n_legs,
-         plan.pt_hat * np.sin(plan.leg_phi + k * math.pi) - qy / n_legs)
+        (
+            plan.pt_hat * np.cos(plan.leg_phi + k * math.pi) - qx / n_legs,
+            plan.pt_hat * np.sin(plan.leg_phi + k * math.pi) - qy / n_legs,
+        )
         for k in range(n_legs)
     ]
 
 
-def _jet_pt_upper_bound(process: Process, plan: _Plan, nodes: list[tuple[str, Particle]],
-                        choices: dict[str, np.ndarray], n_rows: int) -> np.ndarray:
+def _jet_pt_upper_bound(
+    process: Process, plan: _Plan, nodes: list[tuple[str, Particle]], choices: dict[str, np.ndarray], n_rows: int
+) -> np.ndarray:
     """Upper bound on the true pT (GeV) of any jet of each planned event (infinite with extra emissions).
 
     A leg's transverse momentum is at most ``pT_hat + (sum of ISR pT) / n_legs``; every decay product of a leg of
@@ -318,7 +339,7 @@ def _jet_pt_upper_bound(process: Process, plan: _Plan, nodes: list[tuple[str, Pa
     if with_isr.size:  # ISR jets are grouped by event: the largest pT per group
         bound[with_isr] = np.maximum.reduceat(plan.isr_pt, plan.isr_first()[with_isr])
     leg_pt = plan.pt_hat + np.bincount(plan.isr_event, plan.isr_pt, minlength=n) / len(process.legs)
-    for (path, leg) in nodes:
+    for path, leg in nodes:
         jets = count_final_state(leg, path, choices, n_rows, _JET_KINDS)[plan.events] > 0
         m_max = leg.mass + (BREIT_WIGNER_HALF_RANGE * leg.width if leg.width > 0 else 0.0)
         bound = np.maximum(bound, np.where(jets, np.sqrt(leg_pt**2 + m_max**2), 0.0))
@@ -357,7 +378,8 @@ def generate_truth(
     """Generate ``n_raw`` events of ``process`` and return those that survive the generation ``cuts``.
 
     First the cheap latent variables are drawn: decay channels and quark flavours (events that cannot give
-    ``cuts.min_leptons`` charged leptons dropped as early as possible, :func:`~hepbump.darkmachines.generate.model.draw_decays`),
+    ``cuts.min_leptons`` charged leptons dropped as early as possible,
+    :func:`~hepbump.darkmachines.generate.model.draw_decays`),
     then for the rest ``pT_hat``, ISR multiplicity, flavours and momenta, rapidity quantiles and the
     mismeasured-jet loss; events failing ``cuts`` are dropped; only then are four-momenta built for the rest.
     """
@@ -366,8 +388,9 @@ def generate_truth(
     choices, n_rows, events = draw_decays(nodes, n_raw, rng, cuts.min_leptons)
 
     def count(kinds: tuple[int, ...]) -> np.ndarray:
-        return sum((count_final_state(node, path, choices, n_rows, kinds) for path, node in nodes),
-                   np.zeros(n_rows, np.int16))
+        return sum(
+            (count_final_state(node, path, choices, n_rows, kinds) for path, node in nodes), np.zeros(n_rows, np.int16)
+        )
 
     plan = _plan(process, events, cuts, rng)
     isr_edge = ndtr(-QUIET_ABS_Y_MAX / ISR_RAPIDITY_WIDTH)
@@ -376,8 +399,10 @@ def generate_truth(
     forward = ((u_leg < leg_edge) | (u_leg > 1 - leg_edge)).any(axis=1)
     forward |= plan.isr_any((u_isr < isr_edge) | (u_isr > 1 - isr_edge))
     plan.quiet = (
-        (_tail_loss_bound(plan.tail, _jet_pt_upper_bound(process, plan, nodes, choices, n_rows))
-         <= cuts.quiet_tail_loss_max)
+        (
+            _tail_loss_bound(plan.tail, _jet_pt_upper_bound(process, plan, nodes, choices, n_rows))
+            <= cuts.quiet_tail_loss_max
+        )
         & ~forward
         & (count((KIND_NEUTRINO, KIND_B_SEMILEPTONIC))[plan.events] == 0)
         & ~plan.isr_any(plan.isr_kind == KIND_B_SEMILEPTONIC)
@@ -401,8 +426,10 @@ def _kinematics(process: Process, plan: _Plan, choices: dict[str, np.ndarray], r
     extra_p4 = []
     for x in process.extras:
         v = p4_from_pt_y_phi_m(
-            x.spectrum.sample(rng, n, x.pt_min), rng.normal(0.0, process.rapidity_width, n),
-            rng.uniform(-np.pi, np.pi, n), _masses(x.particle, n, rng),
+            x.spectrum.sample(rng, n, x.pt_min),
+            rng.normal(0.0, process.rapidity_width, n),
+            rng.uniform(-np.pi, np.pi, n),
+            _masses(x.particle, n, rng),
         )
         extra_p4.append(v)
         leg_xy = [(px - np.asarray(v.px) / len(leg_xy), py - np.asarray(v.py) / len(leg_xy)) for px, py in leg_xy]
@@ -440,35 +467,74 @@ _Z_NO_HADRONS = ("ee", "mumu", "tautau", "nunu")
 
 
 def _ttbar_like(name: str, sigma: float, extras: tuple[Extra, ...] = ()) -> Process:
-    return Process(name, sigma, (top_quark(), top_quark()), (PLUS, MINUS), _TOP_PAIR, isr_strength=0.7,
-                   extras=extras)
+    return Process(name, sigma, (top_quark(), top_quark()), (PLUS, MINUS), _TOP_PAIR, isr_strength=0.7, extras=extras)
 
 
 #: The Standard Model processes (Dark Machines process IDs), in a fixed order.
 SM_PROCESSES: tuple[Process, ...] = (
     # Multijets in the HT >= 600 GeV channels from pT_hat = 200 GeV: the 133-200 GeV range gives 0.28 % of the
-    # channel-3 events (validated, see hepbump.darkmachines.generate.generator) for 3/4 of the generated multijets.
-    Process("njets", 1.32e6, (_JET, _JET), (RANDOM, RANDOM), _QCD, pt_ref=100.0, rapidity_width=1.4,
-            isr_strength=0.8, pt_hat_min=20.0, pt_hat_min_high_ht=200.0),
-    Process("gam_jets", 7900.0, (PHOTON, _JET), (RANDOM, RANDOM), _PHOTON_JET, pt_ref=50.0, rapidity_width=1.3,
-            pt_hat_min=20.0, pt_hat_min_high_ht=150.0),
+    # channel-3 events (benchmarks/bench_dm_generate.py --validate-cuts) for 3/4 of the generated multijets.
+    Process(
+        "njets",
+        1.32e6,
+        (_JET, _JET),
+        (RANDOM, RANDOM),
+        _QCD,
+        pt_ref=100.0,
+        rapidity_width=1.4,
+        isr_strength=0.8,
+        pt_hat_min=20.0,
+        pt_hat_min_high_ht=200.0,
+    ),
+    Process(
+        "gam_jets",
+        7900.0,
+        (PHOTON, _JET),
+        (RANDOM, RANDOM),
+        _PHOTON_JET,
+        pt_ref=50.0,
+        rapidity_width=1.3,
+        pt_hat_min=20.0,
+        pt_hat_min_high_ht=150.0,
+    ),
     Process("w_jets", 3 * 20500.0, (w_boson(_W_LEP), _JET), (RANDOM, RANDOM), _V_JET, pt_hat_min_high_ht=150.0),
     # Z + jets in two parts (charged leptons / neutrinos), so that lepton channels skip Z -> nu nu at no cost.
-    Process("z_jets", 3 * 1950.0, (z_boson(("ee", "mumu", "tautau")), _JET), (RANDOM, RANDOM), _V_JET,
-            pt_hat_min_high_ht=150.0, part="ll"),
-    Process("z_jets", 1950.0 * C.BR_Z_TO_INVISIBLE / C.BR_Z_TO_LL_PER_FLAVOUR, (z_boson(("nunu",)), _JET),
-            (RANDOM, RANDOM), _V_JET, pt_hat_min_high_ht=150.0, part="nunu"),
+    Process(
+        "z_jets",
+        3 * 1950.0,
+        (z_boson(("ee", "mumu", "tautau")), _JET),
+        (RANDOM, RANDOM),
+        _V_JET,
+        pt_hat_min_high_ht=150.0,
+        part="ll",
+    ),
+    Process(
+        "z_jets",
+        1950.0 * C.BR_Z_TO_INVISIBLE / C.BR_Z_TO_LL_PER_FLAVOUR,
+        (z_boson(("nunu",)), _JET),
+        (RANDOM, RANDOM),
+        _V_JET,
+        pt_hat_min_high_ht=150.0,
+        part="nunu",
+    ),
     _ttbar_like("ttbar", 832.0),
     Process("wtop", 71.7, (top_quark(), w_boson()), (RANDOM, OPPOSITE), _TOP_W),
     Process("single_top", 217.0, (top_quark(), _JET), (RANDOM, RANDOM), _SINGLE_TOP, rapidity_width=1.8),
     Process("ww", 118.7, (w_boson(), w_boson()), (PLUS, MINUS), _DIBOSON),
     Process("zw", 47.1, (z_boson(), w_boson()), (RANDOM, RANDOM), _DIBOSON),
     Process("zz", 16.5, (z_boson(), z_boson()), (RANDOM, RANDOM), _DIBOSON),
-    Process("2gam", 50.0, (PHOTON, PHOTON), (RANDOM, RANDOM), _PHOTON_JET, pt_ref=20.0, pt_hat_min=20.0,
-            pt_hat_min_high_ht=150.0),
+    Process(
+        "2gam",
+        50.0,
+        (PHOTON, PHOTON),
+        (RANDOM, RANDOM),
+        _PHOTON_JET,
+        pt_ref=20.0,
+        pt_hat_min=20.0,
+        pt_hat_min_high_ht=150.0,
+    ),
     Process("Wgam", 45.0, (w_boson(_W_LEP), PHOTON), (RANDOM, RANDOM), _V_GAMMA, pt_ref=20.0, pt_hat_min=20.0),
-    Process("Zgam", 15.0, (z_boson(_Z_NO_HADRONS), PHOTON), (RANDOM, RANDOM), _V_GAMMA, pt_ref=20.0,
-            pt_hat_min=20.0),
+    Process("Zgam", 15.0, (z_boson(_Z_NO_HADRONS), PHOTON), (RANDOM, RANDOM), _V_GAMMA, pt_ref=20.0, pt_hat_min=20.0),
     _ttbar_like("ttbarGam", 4.6, (Extra(PHOTON, _EMISSION, pt_min=20.0),)),
     _ttbar_like("ttbarZ", 0.86, (Extra(z_boson(), _EMISSION),)),
     _ttbar_like("ttbarW", 0.60, (Extra(w_boson(), _EMISSION),)),
@@ -480,5 +546,5 @@ def sm_processes(name: str) -> tuple[Process, ...]:
     """The part(s) of the Standard Model process called ``name`` (a Dark Machines process ID)."""
     parts = tuple(p for p in SM_PROCESSES if p.name == name)
     if not parts:
-        raise ValueError(f"unknown SM process {name!r}; known: {', '.join(SM_PROCESS_NAMES_GENERATED)}")
+        raise InputError(f"unknown SM process {name!r}; known: {', '.join(SM_PROCESS_NAMES_GENERATED)}")
     return parts

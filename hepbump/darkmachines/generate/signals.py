@@ -1,8 +1,8 @@
 """BSM benchmarks of the BumpNet paper (Table 1) for injection into DM-format samples.
 
-Each benchmark is a :class:`~hepbump.darkmachines.generate.processes.Process` with a reference cross section ``sigma_ref``
-(pb, times the branching fraction of its final state); a sample with signal strength ``mu`` contains on average
-``mu * sigma_ref * L`` produced signal events for the sample's luminosity ``L``, before the channel selection.
+Each benchmark is a :class:`~hepbump.darkmachines.generate.processes.Process` with a reference cross section
+``sigma_ref`` (pb, times the branching fraction of its final state); a sample with signal strength ``mu`` contains on
+average ``mu * sigma_ref * L`` produced signal events for the sample's luminosity ``L``, before the channel selection.
 
 =============== ================================================================ ========== ==========
 name            model                                                            sigma_ref  DM channel
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hepbump.darkmachines.generate.kinematics import FallingSpectrum
 from hepbump.darkmachines.generate.model import (
     B_QUARK,
     ELECTRON,
@@ -42,7 +43,7 @@ from hepbump.darkmachines.generate.model import (
     z_boson,
 )
 from hepbump.darkmachines.generate.processes import MINUS, PLUS, RANDOM, Process
-from hepbump.darkmachines.generate.kinematics import FallingSpectrum
+from hepbump.errors import InputError
 
 __all__ = ["SignalBenchmark", "SIGNALS", "signal_benchmark"]
 
@@ -77,8 +78,7 @@ def _z_prime(modes_partner: Particle, name: str, sigma: float) -> Process:
 
 
 def _w_prime(name: str, sigma: float, w_modes: tuple[str, ...], z_modes: tuple[str, ...]) -> Process:
-    wp = Particle("Wp", 1500.0, 40.0,
-                  channels=(DecayChannel(1.0, (w_boson(w_modes), z_boson(z_modes)), (SAME, ZERO)),))
+    wp = Particle("Wp", 1500.0, 40.0, channels=(DecayChannel(1.0, (w_boson(w_modes), z_boson(z_modes)), (SAME, ZERO)),))
     return Process(name, sigma, (wp,), (RANDOM,), None, rapidity_width=1.0, isr_strength=0.6)
 
 
@@ -90,22 +90,65 @@ _STOP = _to_b_lepton("stop", 1000.0, (ELECTRON, MUON))
 SIGNALS: dict[str, SignalBenchmark] = {
     b.name: b
     for b in (
-        SignalBenchmark("lq600_be", "LQ pair (600 GeV) -> b e b e", 600.0, 0.16, "2b",
-                        _pair("lq600_be", 0.16, _LQ_E, _LQ_E, 600.0)),
-        SignalBenchmark("lq600_bmu", "LQ pair (600 GeV) -> b mu b mu", 600.0, 0.16, "2b",
-                        _pair("lq600_bmu", 0.16, _LQ_MU, _LQ_MU, 600.0)),
-        SignalBenchmark("lq600_bebmu", "LQ pair (600 GeV) -> b e b mu", 600.0, 0.16, "2b",
-                        _pair("lq600_bebmu", 0.16, _LQ_E, _LQ_MU, 600.0)),
-        SignalBenchmark("zp50_3mu", "W Z', Z' (50 GeV) -> mu mu, W -> mu nu", 50.0, 0.10, "2b",
-                        _z_prime(w_boson(("munu",)), "zp50_3mu", 0.10)),
-        SignalBenchmark("zp50_4mu", "Z Z', Z' (50 GeV) -> mu mu, Z -> mu mu", 50.0, 0.05, "2b",
-                        _z_prime(z_boson(("mumu",)), "zp50_4mu", 0.05)),
-        SignalBenchmark("stop1000_bl", "RPV stop pair (1 TeV) -> b l b l", 1000.0, 0.00683, "3",
-                        _pair("stop1000_bl", 0.00683, _STOP, _STOP, 1000.0)),
-        SignalBenchmark("wp1500_lvqq", "W' (1.5 TeV) -> W Z -> l nu q q", 1500.0, 0.02, "3",
-                        _w_prime("wp1500_lvqq", 0.02, ("enu", "munu"), ("qq", "bb"))),
-        SignalBenchmark("wp1500_qqvv", "W' (1.5 TeV) -> W Z -> q q nu nu", 1500.0, 0.03, "3",
-                        _w_prime("wp1500_qqvv", 0.03, ("qq",), ("nunu",))),
+        SignalBenchmark(
+            "lq600_be", "LQ pair (600 GeV) -> b e b e", 600.0, 0.16, "2b", _pair("lq600_be", 0.16, _LQ_E, _LQ_E, 600.0)
+        ),
+        SignalBenchmark(
+            "lq600_bmu",
+            "LQ pair (600 GeV) -> b mu b mu",
+            600.0,
+            0.16,
+            "2b",
+            _pair("lq600_bmu", 0.16, _LQ_MU, _LQ_MU, 600.0),
+        ),
+        SignalBenchmark(
+            "lq600_bebmu",
+            "LQ pair (600 GeV) -> b e b mu",
+            600.0,
+            0.16,
+            "2b",
+            _pair("lq600_bebmu", 0.16, _LQ_E, _LQ_MU, 600.0),
+        ),
+        SignalBenchmark(
+            "zp50_3mu",
+            "W Z', Z' (50 GeV) -> mu mu, W -> mu nu",
+            50.0,
+            0.10,
+            "2b",
+            _z_prime(w_boson(("munu",)), "zp50_3mu", 0.10),
+        ),
+        SignalBenchmark(
+            "zp50_4mu",
+            "Z Z', Z' (50 GeV) -> mu mu, Z -> mu mu",
+            50.0,
+            0.05,
+            "2b",
+            _z_prime(z_boson(("mumu",)), "zp50_4mu", 0.05),
+        ),
+        SignalBenchmark(
+            "stop1000_bl",
+            "RPV stop pair (1 TeV) -> b l b l",
+            1000.0,
+            0.00683,
+            "3",
+            _pair("stop1000_bl", 0.00683, _STOP, _STOP, 1000.0),
+        ),
+        SignalBenchmark(
+            "wp1500_lvqq",
+            "W' (1.5 TeV) -> W Z -> l nu q q",
+            1500.0,
+            0.02,
+            "3",
+            _w_prime("wp1500_lvqq", 0.02, ("enu", "munu"), ("qq", "bb")),
+        ),
+        SignalBenchmark(
+            "wp1500_qqvv",
+            "W' (1.5 TeV) -> W Z -> q q nu nu",
+            1500.0,
+            0.03,
+            "3",
+            _w_prime("wp1500_qqvv", 0.03, ("qq",), ("nunu",)),
+        ),
     )
 }
 
@@ -115,4 +158,4 @@ def signal_benchmark(name: str) -> SignalBenchmark:
     try:
         return SIGNALS[name]
     except KeyError:
-        raise ValueError(f"unknown signal benchmark {name!r}; known: {', '.join(SIGNALS)}") from None
+        raise InputError(f"unknown signal benchmark {name!r}; known: {', '.join(SIGNALS)}") from None
