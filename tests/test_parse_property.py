@@ -1,4 +1,4 @@
-"""Property test of the vectorised Dark Machines CSV tokenizer against a plain per-line reference parser.
+"""Property test of the Dark Machines CSV tokenizer (pyarrow.compute) against a plain per-line reference parser.
 
 Valid lines are generated (0-20 objects of every code, random spacing after the separators, an optional
 trailing ``;``, numbers in several notations) and parsed by :func:`hepbump.darkmachines.parse.parse_chunk` and

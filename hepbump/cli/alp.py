@@ -17,6 +17,7 @@ from hepbump.cli.common import (
     JsonOption,
     ProgressOption,
     SeedOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
@@ -35,6 +36,7 @@ def _command_line() -> str:
 
 
 @app.command("bmesons")
+@all_or_nothing
 def bmesons(
     ctx: typer.Context,
     events: Annotated[int, typer.Option("--events", help="Number of Pythia 8 collisions.")] = 100_000,
@@ -60,6 +62,7 @@ def bmesons(
 
 
 @app.command("simulate")
+@all_or_nothing
 def simulate(
     ctx: typer.Context,
     out: Annotated[Path, out_option("Output file: .root (TTree 'alp') or .parquet.")],

@@ -20,6 +20,7 @@ from hepbump.cli.common import (
     SeedOption,
     SkipBadFilesOption,
     WorkersOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
@@ -48,6 +49,7 @@ def _write_parquet(path: Path, columns: dict, metadata: dict) -> None:
         pq.write_table(table, tmp)
 
 
+@all_or_nothing
 def features(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Simulated ALP event files (ROOT tree 'alp' or Parquet).")],

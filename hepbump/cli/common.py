@@ -16,6 +16,7 @@ Results go to stdout; logs, warnings and progress bars go to stderr.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ __all__ = [
     "run_options",
     "check_outputs",
     "write_json",
+    "all_or_nothing",
 ]
 
 JSON_SUFFIXES = (".json",)
@@ -210,3 +212,25 @@ def run_options(
         skip_bad_files=skip_bad_files,
         progress=progress,
     )
+
+
+# --- all-or-nothing outputs ------------------------------------------------------------------------------------
+
+
+def all_or_nothing(command: Any) -> Any:
+    """Decorate a command whose outputs must appear together: every file it writes through
+    :func:`hepbump.io.atomic.atomic_path` is renamed into place only when the whole command has succeeded, so a
+    failure half-way (say, the plot after the data file) leaves none of them.
+
+    Not for commands that read back what they wrote, or whose files must survive an interruption (training
+    checkpoints, dataset shards).
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from hepbump.io.atomic import atomic_group
+
+        with atomic_group():
+            return command(*args, **kwargs)
+
+    return wrapper

@@ -13,6 +13,7 @@ from hepbump.cli.common import (
     JSON_SUFFIXES,
     JsonOption,
     SeedOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
@@ -22,6 +23,7 @@ from hepbump.cli.common import (
 __all__ = ["demo"]
 
 
+@all_or_nothing
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, out_option("Output directory.")] = Path("demo"),

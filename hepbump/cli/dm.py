@@ -13,6 +13,7 @@ from hepbump.cli.common import (
     JsonOption,
     ProgressOption,
     SeedOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
@@ -33,6 +34,7 @@ _EVENT_SUFFIXES = (".csv", ".root", ".parquet")
 
 
 @app.command("generate")
+@all_or_nothing
 def generate(
     ctx: typer.Context,
     out: Annotated[Path, out_option("Output file: .csv (DM format), .root or .parquet.")],
@@ -91,6 +93,7 @@ def generate(
 
 
 @app.command("convert")
+@all_or_nothing
 def convert(
     file: Annotated[Path, typer.Argument(help="Dark Machines CSV file (E, pt, MET in MeV).")],
     to: Annotated[

@@ -18,6 +18,7 @@ from hepbump.cli.common import (
     SchedulerOption,
     SkipBadFilesOption,
     WorkersOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     run_options,
@@ -29,6 +30,7 @@ __all__ = ["histograms"]
 log = logging.getLogger(__name__)
 
 
+@all_or_nothing
 def histograms(
     files: Annotated[list[Path], typer.Argument(help="Event files (ROOT or Parquet) or one JSON fileset.")],
     *,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 
-from hepbump.cli.common import FIGURE_SUFFIXES, JSON_SUFFIXES, JsonOption, check_outputs, write_json
+from hepbump.cli.common import FIGURE_SUFFIXES, JSON_SUFFIXES, JsonOption, all_or_nothing, check_outputs, write_json
 from hepbump.errors import InputError
 
 __all__ = ["app"]
@@ -44,6 +44,7 @@ def _load(path: Path, name: str, background: str | None):
 
 
 @app.command("scan")
+@all_or_nothing
 def scan(
     file: FileArg,
     hist: HistOpt,
@@ -91,6 +92,7 @@ def scan(
 
 
 @app.command("pyhf")
+@all_or_nothing
 def pyhf_cmd(
     file: FileArg,
     hist: HistOpt,

@@ -3,7 +3,7 @@
 The package reads top to bottom as the pipeline runs:
 
 * :mod:`~hepbump.darkmachines.format`, :mod:`~hepbump.darkmachines.parse`: the Dark Machines CSV format (MeV on
-  disk, GeV in memory), its vectorised tokenizer, and the NanoAOD-style flat layout that coffea reads;
+  disk, GeV in memory), its tokenizer (pyarrow.compute), and the NanoAOD-style flat layout that coffea reads;
 * :mod:`~hepbump.darkmachines.write`, :mod:`~hepbump.darkmachines.read`: CSV -> ROOT/Parquet conversion and
   reading event files back (process tables, generator provenance);
 * :mod:`~hepbump.darkmachines.generate`: a fast parametric generator of Dark-Machines-format events;

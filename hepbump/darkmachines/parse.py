@@ -1,16 +1,17 @@
-"""Vectorised tokenizer and validator of the Dark Machines CSV format (internal to :mod:`hepbump.darkmachines.format`).
+"""Tokenizer and validator of the Dark Machines CSV format (internal to :mod:`hepbump.darkmachines.format`).
 
 One event per line: ``event ID; process ID; weight; MET; METphi; code,E,pt,eta,phi; code,E,pt,eta,phi; ...``
-with E, pt and MET in MeV. A chunk of whole lines is parsed with numpy and pyarrow over the full byte buffer,
-with no Python loop over lines:
+with E, pt and MET in MeV. A chunk of whole lines is parsed with ``pyarrow.compute``, with no Python loop over
+lines:
 
-1. every byte is classified through a 256-entry lookup table (printable, whitespace, ``;``, ``,``, newline,
-   invalid); whitespace next to a separator or at a line end is dropped, whitespace *inside* a field is an error;
-2. the separators cut the buffer into tokens; each token knows its line and its position in the line, from which
-   the expected separator after it follows (``;`` after header fields and after objects, ``,`` inside objects);
-3. the tokens, laid end to end, are exactly the buffer without separators, so they become one Arrow string array
-   without copying; numbers are parsed by ``pyarrow.compute.cast`` (other tokens masked as null), object codes
-   (one or two bytes) by table look-up.
+1. ``split_pattern`` cuts the chunk into lines, each line into ``;`` fields and each field into ``,`` tokens; the
+   list offsets give the layout of every line (5 one-token header fields, then objects of 5 tokens; a last field
+   that is one empty token, as after a trailing ``;`` or on a blank line, is ignored), checked with numpy;
+2. only when the chunk has any byte other than printable ASCII and newlines: lines with a byte that is neither
+   printable ASCII nor whitespace are invalid (and blanked before the split), ``ascii_trim_whitespace`` drops
+   whitespace around every token, and whitespace left inside a token is an error;
+3. numbers are parsed by ``cast`` (the header and object values are taken into one array), object codes by
+   ``index_in``, process names by ``dictionary_encode``.
 
 Validation is vectorised too; only lines found bad are described in Python, by their index, so the error names
 the file, the line number, the field and the problem. Besides the syntax, unphysical values are refused: E below
@@ -21,7 +22,6 @@ name. Values are returned in the file's units (MeV).
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 
@@ -39,23 +39,12 @@ OBJECT_CODES = ("j", "b", "e-", "e+", "m-", "m+", "g")
 HEADER_FIELDS = ("event ID", "process ID", "event weight", "MET", "METphi")
 OBJECT_FIELDS = ("code", "E", "pt", "eta", "phi")
 
-# Byte classes.
-_PRINT, _WS, _SEMI, _COMMA, _NL, _BAD = 0, 1, 2, 3, 4, 5
-_CLASS = np.full(256, _BAD, dtype=np.uint8)
-_CLASS[33:127] = _PRINT
-_CLASS[[ord(" "), ord("\t"), ord("\r"), 11, 12]] = _WS
-_CLASS[ord(";")] = _SEMI
-_CLASS[ord(",")] = _COMMA
-_CLASS[ord("\n")] = _NL
-_SEMI_B, _COMMA_B, _NL_B = np.uint8(ord(";")), np.uint8(ord(",")), np.uint8(ord("\n"))
-#: Stand-in for invalid bytes after whitespace removal (a printable byte cannot serve: it could be data).
-_INVALID_B = np.uint8(0)
-_IS_SEP = np.zeros(256, dtype=bool)
-_IS_SEP[[ord(";"), ord(","), ord("\n")]] = True
-
-# Token roles.
-_R_NONE, _R_EVENT, _R_PROCESS, _R_WEIGHT, _R_MET, _R_METPHI, _R_CODE, _R_E, _R_PT, _R_ETA, _R_PHI = range(11)
-_NONNEGATIVE_ROLES = np.array([_R_MET, _R_E, _R_PT])
+_CODES = pa.array(OBJECT_CODES)
+# Printable ASCII bytes; whitespace (trimmed around tokens) and newline; an invalid byte; whitespace.
+_PRINTABLE = bytes(range(33, 127))
+_SPACE_NL = b" \t\r\x0b\x0c\n"
+_BAD_CHAR_RE = "[^ -~\t\r\x0b\x0c]"
+_SPACE_RE = "[ \t\r\x0b\x0c]"
 
 # Line error codes (lower = reported first when a line has several problems).
 _E_CHAR, _E_SPACE, _E_STRUCT, _E_CODE, _E_INT, _E_NUMBER, _E_NAN, _E_INF, _E_NEGATIVE = range(1, 10)
@@ -71,6 +60,7 @@ _PHI_LIMIT = np.pi * (1.0 + REL_TOLERANCE)
 _FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _INT_RE = r"^-?[0-9]+$"
 _NAN_RE = r"^[+-]?(?i:nan)$"
+_INF_RE = r"^[+-]?(?i:inf|infinity)$"
 
 
 @dataclass(frozen=True)
@@ -109,12 +99,6 @@ class ParsedChunk:
     n_bad_lines: int
 
 
-def _first_per_line(token_idx: np.ndarray, token_line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lines having at least one of the (sorted) tokens, and the first such token of each line."""
-    lines, first = np.unique(token_line[token_idx], return_index=True)
-    return lines, token_idx[first]
-
-
 class _Errors:
     """Per-line error code and offending token, keeping the highest-priority (lowest) code per line."""
 
@@ -131,10 +115,13 @@ class _Errors:
         self.code[lines] = code
         self.token[lines] = -1 if tokens is None else tokens[better]
 
-    def add_tokens(self, bad_tokens: np.ndarray, token_line: np.ndarray, code: int) -> None:
+    def add_tokens(self, bad_tokens: np.ndarray, line_tok: np.ndarray, code: int) -> None:
+        """Flag the lines of ``bad_tokens`` (token indices; ``line_tok`` = first token of each line), keeping the
+        first bad token of each line."""
         if bad_tokens.size:
-            lines, first = _first_per_line(np.sort(bad_tokens), token_line)
-            self.add_lines(lines, code, first)
+            bad_tokens = np.sort(bad_tokens)
+            lines, first = np.unique(np.searchsorted(line_tok, bad_tokens, side="right") - 1, return_index=True)
+            self.add_lines(lines, code, bad_tokens[first])
 
 
 def _cast_checked(strings: pa.Array, target: pa.DataType, regex: str) -> tuple[np.ndarray, np.ndarray]:
@@ -196,66 +183,13 @@ def _field_name(j: int) -> str:
     return f"object {k + 1} {OBJECT_FIELDS[f]}"
 
 
-@functools.lru_cache(maxsize=8)
-def _position_tables(n_max: int) -> tuple[np.ndarray, np.ndarray]:
-    """Role and expected following separator of the token at each position in a line (0 .. n_max - 1)."""
-    size = max(n_max, 5) + 5
-    j = np.arange(size)
-    obj_pos = (j - 5) % 5
-    role = np.where(j < 5, j + 1, _R_CODE + obj_pos).astype(np.int8)
-    expected = np.where(j < 5, _SEMI_B, np.where(obj_pos < 4, _COMMA_B, _SEMI_B)).astype(np.uint8)
-    return role, expected
-
-
-def _code_tables() -> tuple[np.ndarray, np.ndarray]:
-    one = np.full(256, -1, dtype=np.int8)
-    two = np.full(256 * 256, -1, dtype=np.int8)
-    for i, name in enumerate(OBJECT_CODES):
-        b = name.encode()
-        if len(b) == 1:
-            one[b[0]] = i
-        else:
-            two[b[0] * 256 + b[1]] = i
-    return one, two
-
-
-_CODE_ONE, _CODE_TWO = _code_tables()
-
-
-def _decode_codes(chars: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Index in :data:`OBJECT_CODES` of each code token (given by ``start``, ``length`` in ``chars``), -1 if none.
-    All codes are one or two bytes long, so two table look-ups decode them."""
-    code = np.full(start.size, -1, dtype=np.int8)
-    last = max(chars.size - 1, 0)
-    c0 = chars[np.minimum(start, last)].astype(np.int64)
-    c1 = chars[np.minimum(start + 1, last)].astype(np.int64)
-    one, two = length == 1, length == 2
-    code[one] = _CODE_ONE[c0[one]]
-    code[two] = _CODE_TWO[c0[two] * 256 + c1[two]]
-    return code
-
-
-def _strings(n: int, offsets: pa.Buffer, data: pa.Buffer, valid: np.ndarray | None = None) -> pa.Array:
-    """Arrow string array over the token buffers; tokens outside ``valid`` are null (skipped by kernels)."""
-    bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.StringArray.from_buffers(n, offsets, data, bitmap)
-
-
-def _parse_floats(
-    n: int, offsets: pa.Buffer, data: pa.Buffer, mask: np.ndarray, path: object
-) -> tuple[np.ndarray, np.ndarray]:
-    """Float value of every token in ``mask`` (NaN elsewhere) and the indices of tokens that are not numbers."""
-    try:
-        return pc.cast(_strings(n, offsets, data, mask), pa.float64()).to_numpy(zero_copy_only=False), np.zeros(0, int)
-    except pa.ArrowInvalid:
-        pass
-    ok = pc.match_substring_regex(_strings(n, offsets, data, mask), _FLOAT_RE).fill_null(False)
-    ok = ok.to_numpy(zero_copy_only=False).astype(bool)
-    try:
-        values = pc.cast(_strings(n, offsets, data, mask & ok), pa.float64()).to_numpy(zero_copy_only=False)
-    except pa.ArrowInvalid as exc:  # a token matching the number grammar that Arrow still rejects
-        raise InputError(f"{path}: cannot parse numbers: {exc}") from exc
-    return values, np.flatnonzero(mask & ~ok)
+def _offsets(array: pa.Array) -> np.ndarray:
+    """Offsets of a list or string array, starting at 0."""
+    if isinstance(array, pa.ListArray):
+        off = array.offsets.to_numpy()
+    else:
+        off = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
+    return off - off[0]
 
 
 def parse_chunk(
@@ -275,143 +209,130 @@ def parse_chunk(
     """
     if data and not data.endswith(b"\n"):
         raise ValueError(f"{path}: internal error: a parsed chunk must end with a newline")
-    raw = np.frombuffer(data, dtype=np.uint8)
     n_lines = data.count(b"\n")
     if n_lines == 0:
         return _empty_chunk()
     errors = _Errors(n_lines)
+    # Bytes other than printable ASCII: only the newlines in a clean chunk (no whitespace to trim, no invalid byte).
+    other = data.translate(None, _PRINTABLE)
+    clean = len(other) == n_lines
 
-    # 1. Whitespace and invalid bytes (slow path only when the chunk has any byte outside '!'..'~' but '\n').
-    n_nonprint = int(np.count_nonzero((raw - np.uint8(33)) > np.uint8(93)))
-    buf = raw
-    if n_nonprint != n_lines:
-        buf = _drop_whitespace(raw, errors)
+    # 1. Lines (invalid ones blanked), ';' fields, ',' tokens (whitespace trimmed).
+    lines = pc.split_pattern(pa.array([data], pa.binary()), "\n").flatten().slice(0, n_lines)
+    ascii_lines = lines
+    if other.translate(None, _SPACE_NL):
+        bad_char = pc.match_substring_regex(lines, _BAD_CHAR_RE)
+        errors.add_lines(np.flatnonzero(bad_char.to_numpy(zero_copy_only=False)), _E_CHAR)
+        ascii_lines = pc.if_else(bad_char, pa.scalar(b"", pa.binary()), lines)
+    fields = pc.split_pattern(ascii_lines.view(pa.string()), ";")
+    parts = pc.split_pattern(fields.flatten(), ",")
+    tokens = parts.flatten()
+    if not clean:
+        tokens = pc.ascii_trim_whitespace(tokens)
+    f_off, p_off, t_off = _offsets(fields), _offsets(parts), _offsets(tokens)
+    line_tok = p_off[f_off]  # first token of each line (every line has one, maybe empty); last entry = n_tok
 
-    # 2. Tokens between separators; void tokens (blank lines, the empty token after a trailing ';') ignored.
-    is_sep = (buf == _SEMI_B) | (buf == _COMMA_B) | (buf == _NL_B)
-    sep = np.flatnonzero(is_sep)
-    end_kind = buf[sep]
-    n_tok = int(sep.size)
-    length = np.diff(sep, prepend=-1) - 1
-    line_end = np.flatnonzero(end_kind == _NL_B)  # index of each line's last token
-    ntok_all = np.diff(line_end, prepend=-1)
-    first_tok = line_end - ntok_all + 1
-    line = np.repeat(np.arange(n_lines), ntok_all)
-    empty_end = line_end[length[line_end] == 0]
-    prev = np.maximum(empty_end - 1, 0)
-    void_idx = empty_end[(empty_end == first_tok[line[empty_end]]) | (end_kind[prev] == _SEMI_B)]
-    trailing = void_idx[void_idx != first_tok[line[void_idx]]]
-    end_kind[trailing - 1] = _NL_B
-    offsets = np.zeros(n_tok + 1, dtype=np.int32)
-    np.cumsum(length, out=offsets[1:])
-    chars = np.ascontiguousarray(buf[~is_sep])
-    offsets_buf, data_buf = pa.py_buffer(offsets), pa.py_buffer(chars)
-    if buf is not raw:
-        bad_char = np.flatnonzero(chars == _INVALID_B)
-        if bad_char.size:
-            tok = np.searchsorted(offsets, bad_char, side="right") - 1
-            errors.add_lines(np.unique(line[tok]), _E_CHAR)
+    def add_tokens(bad: np.ndarray, code: int) -> None:
+        errors.add_tokens(bad, line_tok, code)
 
-    # 3. Field layout per line: 5 header fields then groups of 5; ';' after header fields and objects, ',' inside.
-    ntok = ntok_all - np.bincount(line[void_idx], minlength=n_lines)
-    j = np.arange(n_tok, dtype=np.int64) - np.repeat(first_tok, ntok_all)
-    role_lut, expected_lut = _position_tables(int(ntok_all.max()))
-    mismatch = (end_kind != _NL_B) & (end_kind != expected_lut[j])
-    bad_layout = (ntok > 0) & ((ntok < 5) | ((ntok - 5) % 5 != 0))
-    bad_layout[line[mismatch]] = True
+    chars = tokens.buffers()[2]
+    if not clean and chars is not None and np.frombuffer(chars, dtype=np.uint8).min(initial=33) < 33:
+        inner_space = pc.match_substring_regex(tokens, _SPACE_RE).to_numpy(zero_copy_only=False)
+        add_tokens(np.flatnonzero(inner_space), _E_SPACE)
+
+    # 2. Field layout: 5 one-token header fields, then objects of 5 tokens; a last field that is one empty token is
+    # void (blank line, trailing ';').
+    n_fields = int(f_off[-1])
+    n_split = np.diff(f_off)
+    npart = np.diff(p_off)
+    first_field, last_field = f_off[:-1], f_off[1:] - 1
+    last_tok = p_off[last_field]
+    void = (npart[last_field] == 1) & (t_off[last_tok + 1] == t_off[last_tok])
+    n_field = n_split - void
+    has5 = n_field >= 5
+    header = np.minimum(first_field[:, None] + np.arange(5), n_fields - 1)
+    header_ok = (npart[header] == 1).all(axis=1)
+    cum5 = np.zeros(n_fields + 1, dtype=np.int64)
+    np.cumsum(npart == 5, out=cum5[1:])
+    obj_ok = cum5[first_field + np.where(has5, n_field, 0)] - cum5[first_field + np.where(has5, 5, 0)] == n_field - 5
+    bad_layout = (n_field > 0) & ~(has5 & header_ok & obj_ok)
     errors.add_lines(np.flatnonzero(bad_layout), _E_STRUCT)
 
-    # 4. Token roles (on lines with a valid layout) and values.
-    role = role_lut[j]
-    role[np.repeat(bad_layout, ntok_all)] = _R_NONE
-    role[void_idx] = _R_NONE
-    float_mask = (role >= _R_WEIGHT) & (role != _R_CODE)
-    values, notnum = _parse_floats(n_tok, offsets_buf, data_buf, float_mask, path)
-    if notnum.size:
-        isnan = pc.match_substring_regex(_strings(n_tok, offsets_buf, data_buf).take(pa.array(notnum)), _NAN_RE)
-        isnan = isnan.to_numpy(zero_copy_only=False).astype(bool)
-        errors.add_tokens(notnum[~isnan], line, _E_NUMBER)
-        errors.add_tokens(notnum[isnan], line, _E_NAN)
-    nonfinite = np.flatnonzero(float_mask & ~np.isfinite(values))
+    # 3. Tokens of the events (lines with a valid layout): header at head + 0..4, object codes, then the values.
+    ev_lines = np.flatnonzero(has5 & ~bad_layout)
+    head = line_tok[ev_lines]
+    n_obj = n_field[ev_lines] - 5
+    obj_start = np.zeros(ev_lines.size + 1, dtype=np.int64)
+    np.cumsum(n_obj, out=obj_start[1:])
+    obj_field = np.repeat(first_field[ev_lines] + 5 - obj_start[:-1], n_obj) + np.arange(obj_start[-1])
+    code_tok = p_off[obj_field]
+    nv, no = head.size, code_tok.size
+    float_tok = np.concatenate([head + 2, head + 3, head + 4, code_tok + 1, code_tok + 2, code_tok + 3, code_tok + 4])
+    float_strings = tokens.take(pa.array(float_tok))
+    values, ok = _cast_checked(float_strings, pa.float64(), _FLOAT_RE)
+    if not ok.all():
+        notnum = np.flatnonzero(~ok)
+        strings = float_strings.take(pa.array(notnum))
+        isnan = pc.match_substring_regex(strings, _NAN_RE).to_numpy(zero_copy_only=False).astype(bool)
+        isinf = pc.match_substring_regex(strings, _INF_RE).to_numpy(zero_copy_only=False).astype(bool)
+        add_tokens(float_tok[notnum[isnan]], _E_NAN)
+        add_tokens(float_tok[notnum[isinf]], _E_INF)
+        add_tokens(float_tok[notnum[~(isnan | isinf)]], _E_NUMBER)
+    nonfinite = np.flatnonzero(ok & ~np.isfinite(values))
     if nonfinite.size:
         nan_tok = np.isnan(values[nonfinite])
-        errors.add_tokens(nonfinite[nan_tok & ~np.isin(nonfinite, notnum)], line, _E_NAN)
-        errors.add_tokens(nonfinite[~nan_tok], line, _E_INF)
-    negative = np.flatnonzero(values < 0)
-    errors.add_tokens(negative[np.isin(role[negative], _NONNEGATIVE_ROLES)], line, _E_NEGATIVE)
+        add_tokens(float_tok[nonfinite[nan_tok]], _E_NAN)
+        add_tokens(float_tok[nonfinite[~nan_tok]], _E_INF)
+    weight, met, metphi = values[:nv], values[nv : 2 * nv], values[2 * nv : 3 * nv]
+    energy, pt, eta, phi = (values[3 * nv + k * no : 3 * nv + (k + 1) * no] for k in range(4))
+    negative = [(head + 3)[met < 0], (code_tok + 1)[energy < 0], (code_tok + 2)[pt < 0]]
+    add_tokens(np.concatenate(negative), _E_NEGATIVE)
 
     # Unphysical values (NaN compares false, so tokens already reported above are not reported twice).
-    idx_proc = np.flatnonzero(role == _R_PROCESS)
-    errors.add_tokens(idx_proc[length[idx_proc] == 0], line, _E_PROCESS)
-    idx_e = np.flatnonzero(role == _R_E)  # the pt token follows each E token
-    errors.add_tokens(idx_e[values[idx_e] < values[idx_e + 1] * (1.0 - REL_TOLERANCE)], line, _E_BELOW_PT)
-    idx_eta = np.flatnonzero(role == _R_ETA)
-    errors.add_tokens(idx_eta[np.abs(values[idx_eta]) > MAX_ABS_ETA], line, _E_ETA)
-    idx_phi = np.flatnonzero((role == _R_PHI) | (role == _R_METPHI))
-    errors.add_tokens(idx_phi[np.abs(values[idx_phi]) > _PHI_LIMIT], line, _E_PHI)
+    add_tokens((head + 1)[t_off[head + 2] == t_off[head + 1]], _E_PROCESS)
+    add_tokens((code_tok + 1)[energy < pt * (1.0 - REL_TOLERANCE)], _E_BELOW_PT)
+    add_tokens((code_tok + 3)[np.abs(eta) > MAX_ABS_ETA], _E_ETA)
+    add_tokens((head + 4)[np.abs(metphi) > _PHI_LIMIT], _E_PHI)
+    add_tokens((code_tok + 4)[np.abs(phi) > _PHI_LIMIT], _E_PHI)
+    ev_vals, ev_ok = _cast_checked(tokens.take(pa.array(head)), pa.int64(), _INT_RE)
+    add_tokens(head[~ev_ok], _E_INT)
+    code = pc.index_in(tokens.take(pa.array(code_tok)), value_set=_CODES).fill_null(-1)
+    code = code.to_numpy(zero_copy_only=False).astype(np.int8)
+    add_tokens(code_tok[code < 0], _E_CODE)
 
-    tokens = _strings(n_tok, offsets_buf, data_buf)
-    idx_event = np.flatnonzero(role == _R_EVENT)
-    ev_vals, ev_ok = _cast_checked(tokens.take(pa.array(idx_event)), pa.int64(), _INT_RE)
-    errors.add_tokens(idx_event[~ev_ok], line, _E_INT)
-
-    idx_code = np.flatnonzero(role == _R_CODE)
-    code = _decode_codes(chars, offsets[idx_code], length[idx_code])
-    errors.add_tokens(idx_code[code < 0], line, _E_CODE)
-
-    # 5. Report.
+    # 4. Report.
     bad = np.flatnonzero(errors.code)
     n_bad = int(bad.size)
     reported: list[BadLine] = []
     if n_bad:
+        j = np.arange(len(tokens), dtype=np.int64) - np.repeat(line_tok[:-1], np.diff(line_tok))  # place in line
         for i in bad[: max_reported if skip_bad_lines else 1]:
-            reported.append(BadLine(first_line + int(i), _reason(data, errors, int(i), tokens, j)))
+            text = lines[int(i)].as_py().decode("utf-8", errors="replace").rstrip("\r")
+            reported.append(BadLine(first_line + int(i), _reason(text, errors, int(i), tokens, j)))
         if not skip_bad_lines:
             raise InputError(reported[0].message(path))
 
-    # 6. Columns of the good lines.
-    good = (ntok > 0) & (errors.code == 0)
-    good_lines = np.flatnonzero(good)
-    head = first_tok[good_lines]
-    keep_obj = good[line[idx_code]]
-    obj = idx_code[keep_obj]
-    proc = pc.dictionary_encode(tokens.take(pa.array(head + 1)))
+    # 5. Columns of the good lines.
+    good = errors.code[ev_lines] == 0
+    keep_obj = np.repeat(good, n_obj)
+    proc = pc.dictionary_encode(tokens.take(pa.array(head[good] + 1)))
     return ParsedChunk(
-        event=np.asarray(ev_vals[np.searchsorted(idx_event, head)], dtype=np.int64),
+        event=np.asarray(ev_vals[good], dtype=np.int64),
         process_index=proc.indices.to_numpy(zero_copy_only=False).astype(np.int64),
         process_names=proc.dictionary.to_pylist(),
-        weight=values[head + 2],
-        met=values[head + 3],
-        metphi=values[head + 4],
-        counts=(ntok[good_lines] - 5) // 5,
+        weight=weight[good],
+        met=met[good],
+        metphi=metphi[good],
+        counts=n_obj[good].astype(np.int64),
         code=code[keep_obj],
-        energy=values[obj + 1],
-        pt=values[obj + 2],
-        eta=values[obj + 3],
-        phi=values[obj + 4],
+        energy=energy[keep_obj],
+        pt=pt[keep_obj],
+        eta=eta[keep_obj],
+        phi=phi[keep_obj],
         n_lines=n_lines,
         bad_lines=reported,
         n_bad_lines=n_bad,
     )
-
-
-def _drop_whitespace(raw: np.ndarray, errors: _Errors) -> np.ndarray:
-    """Remove whitespace around separators and line ends; flag whitespace inside a field. Invalid bytes
-    (control characters, non-ASCII) are mapped to a marker byte that the caller reports."""
-    cls = _CLASS[raw]
-    ws = cls == _WS
-    newline_pos = np.flatnonzero(raw == _NL_B)
-    if ws.any():
-        idx = np.flatnonzero(ws)
-        gap = np.diff(idx) > 1
-        run_start = idx[np.r_[True, gap]]
-        run_end = idx[np.r_[gap, True]] + 1
-        left_sep = (run_start == 0) | _IS_SEP[raw[np.maximum(run_start - 1, 0)]]
-        right_sep = (run_end >= raw.size) | _IS_SEP[raw[np.minimum(run_end, raw.size - 1)]]
-        inner = run_start[~(left_sep | right_sep)]
-        errors.add_lines(np.unique(np.searchsorted(newline_pos, inner)), _E_SPACE)
-    out = np.where(cls == _BAD, _INVALID_B, raw).astype(np.uint8)
-    return out[~ws]
 
 
 def _empty_chunk() -> ParsedChunk:
@@ -419,11 +340,8 @@ def _empty_chunk() -> ParsedChunk:
     return ParsedChunk(i, i, [], f, f, f, i, np.zeros(0, dtype=np.int8), f, f, f, f, 0, [], 0)
 
 
-def _reason(data: bytes, errors: _Errors, i: int, tokens: pa.Array, j: np.ndarray) -> str:
-    """Describe what is wrong with line ``i`` of the chunk (called only for bad lines)."""
-    newline_pos = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL_B)
-    start = 0 if i == 0 else int(newline_pos[i - 1]) + 1
-    text = data[start : int(newline_pos[i])].decode("utf-8", errors="replace").rstrip("\r")
+def _reason(text: str, errors: _Errors, i: int, tokens: pa.Array, j: np.ndarray) -> str:
+    """Describe what is wrong with line ``i`` of the chunk, whose text is ``text`` (called only for bad lines)."""
     code = int(errors.code[i])
     if code == _E_CHAR:
         return "non-ASCII or control character in the line"
