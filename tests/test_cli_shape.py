@@ -75,8 +75,9 @@ def hist_file(tmp_path) -> Path:
 
 def test_command_tree():
     top = typer.main.get_command(app)
-    assert set(top.commands) == {"demo", "stats", "dm", "alp"}
+    assert set(top.commands) == {"demo", "stats", "dm", "alp", "bumpnet"}
     assert set(top.commands["dm"].commands) == {"generate", "convert", "histograms"}
+    assert set(top.commands["bumpnet"].commands) == {"mothers", "data", "train"}
     assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features"}
     assert set(top.commands["stats"].commands) == {"scan", "pyhf"}
     for group in ("dm", "alp", "stats"):

@@ -40,12 +40,13 @@ def _global_options(
 
 def _register() -> None:
     """Attach every command and command group (one group per pipeline); one line each."""
-    from hepbump.cli import alp, demo, dm, stats
+    from hepbump.cli import alp, bumpnet, demo, dm, stats
 
     app.command("demo")(demo.demo)
     app.add_typer(stats.app, name="stats")
     app.add_typer(dm.app, name="dm")
     app.add_typer(alp.app, name="alp")
+    app.add_typer(bumpnet.app, name="bumpnet")
 
 
 _register()
@@ -75,15 +76,14 @@ def main() -> None:
     * A user error (:class:`hepbump.errors.HepbumpError`: a bad file, histogram, line, field, option or output
       path) becomes one line ``hepbump: error: ...`` and exit status 2; anything else is a bug and shows its
       traceback (so does every error with ``-vv``).
-    * Every command runs inside :func:`hepbump.io.atomic.atomic_group`: its outputs appear only when the whole
-      command has succeeded; a failure half-way leaves none of them.
+    * Commands whose outputs belong together are :func:`hepbump.cli.common.all_or_nothing`: their outputs appear
+      only when the whole command has succeeded; a failure half-way leaves none of them.
     * SIGTERM and SIGINT (Ctrl-C) unwind the command, so temporary files are removed, then print one line and
       exit with status 143 and 130.
     """
     import signal
 
     from hepbump.errors import HepbumpError
-    from hepbump.io.atomic import atomic_group
 
     handlers = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -92,8 +92,7 @@ def main() -> None:
         except ValueError:  # not the main thread
             pass
     try:
-        with atomic_group():
-            app()
+        app()
     except HepbumpError as exc:
         if logging.getLogger("hepbump").isEnabledFor(logging.DEBUG):
             raise

@@ -1,0 +1,131 @@
+"""The BumpNet network: parallel 1D convolution stacks and a per-bin MLP (paper section 2.1, Fig. 1).
+
+Default configuration = the paper: four parallel stacks of four ``Conv1d`` layers (64 channels, ReLU, kernel
+sizes 3, 9, 15, 25 in the four stacks, zero padding keeping the length), their outputs concatenated with the
+raw (scaled) input, i.e. ``4 x 64 + 1 = 257`` features per bin, then an MLP applied to every bin independently
+(128, 64, 32 ReLU units and one linear output: the predicted significance of the bin). The network is fully
+convolutional: any number of bins.
+
+**Input scaling**: the paper scales all samples globally and linearly to [0, 1]. Two global transformations
+are offered, both fixed by one number ``input_scale`` (events) stored in the configuration (set to the training
+data's largest count by :func:`hepbump.bumpnet.train.train`): ``"linear"`` (the paper's, ``counts /
+input_scale``) and ``"log1p"`` (``log1p(counts) / log1p(input_scale)``, also a global map onto [0, 1]). The
+default is ``"log1p"`` because it measured better: 16 channels, 4 epochs of 7680 histograms (30-300 bins,
+:class:`hepbump.bumpnet.data.DataConfig` defaults), same data and seed: validation MSE 1.165 with ``log1p``
+against 1.503 with ``linear``, which had not moved from the constant-prediction level (~1.50). With counts
+from 0.01 to 1e5 events per bin a linear map leaves the Poisson fluctuations of sparse histograms ~1e-5 wide.
+The output is the significance itself (no target scaling; a linear target scaling only rescales the MSE).
+
+**Padding**: batches of histograms of different lengths are zero-padded on the right; with ``mask`` (True on
+real bins) the hidden activations of padded positions are zeroed after every convolution, so each histogram's
+output is exactly that of the histogram alone (its convolutions see the same zero padding).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["BumpNet", "ModelConfig", "count_parameters"]
+
+_TRANSFORMS = ("linear", "log1p")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`BumpNet` (defaults: the paper's).
+
+    >>> ModelConfig().features_per_bin
+    257
+    """
+
+    channels: int = 64
+    kernel_sizes: tuple[int, ...] = (3, 9, 15, 25)
+    layers_per_stack: int = 4
+    mlp_hidden: tuple[int, ...] = (128, 64, 32)
+    input_transform: str = "log1p"
+    input_scale: float = 1.0e5
+
+    def __post_init__(self) -> None:
+        if self.channels < 1 or self.layers_per_stack < 1 or not self.kernel_sizes:
+            raise ValueError("ModelConfig: channels, layers_per_stack and kernel_sizes must be positive/non-empty")
+        if any(k < 1 or k % 2 == 0 for k in self.kernel_sizes):
+            raise ValueError(
+                f"ModelConfig.kernel_sizes must be odd (symmetric 'same' padding), got {self.kernel_sizes}"
+            )
+        if self.input_transform not in _TRANSFORMS:
+            raise ValueError(f"ModelConfig.input_transform must be one of {_TRANSFORMS}, got {self.input_transform!r}")
+        if not self.input_scale > 0:
+            raise ValueError("ModelConfig.input_scale must be > 0")
+
+    @property
+    def features_per_bin(self) -> int:
+        """Width of the representation entering the MLP: all stacks' channels plus the raw input."""
+        return self.channels * len(self.kernel_sizes) + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+class BumpNet(nn.Module):
+    """Counts ``(B, n_bins)`` (events per bin, optionally with a ``(B, n_bins)`` bool mask) -> Z ``(B, n_bins)``.
+
+    >>> net = BumpNet(ModelConfig(channels=4, kernel_sizes=(3, 5), layers_per_stack=2, mlp_hidden=(8,)))
+    >>> net(torch.rand(2, 37) * 100).shape
+    torch.Size([2, 37])
+    """
+
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.stacks = nn.ModuleList(
+            nn.ModuleList(nn.Conv1d(1 if i == 0 else c, c, k, padding=k // 2) for i in range(config.layers_per_stack))
+            for k in config.kernel_sizes
+        )
+        widths = (config.features_per_bin, *config.mlp_hidden)
+        # the per-bin MLP as kernel-1 convolutions: the same linear layers applied to every bin
+        self.mlp = nn.ModuleList(nn.Conv1d(a, b, 1) for a, b in itertools.pairwise(widths))
+        self.head = nn.Conv1d(widths[-1], 1, 1)
+
+    def scale(self, counts: torch.Tensor) -> torch.Tensor:
+        """The input transformation (see the module docstring)."""
+        s = self.config.input_scale
+        if self.config.input_transform == "log1p":
+            return torch.log1p(counts) / torch.log1p(torch.tensor(s, dtype=counts.dtype))
+        return counts / s
+
+    def forward(self, counts: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.scale(counts).unsqueeze(1)
+        # a batch without padding needs no masking (saves the multiplications, ~9% of a training step)
+        m = None if mask is None or bool(mask.all()) else mask.unsqueeze(1).to(x.dtype)
+        if m is not None:
+            x = x * m
+        features = []
+        for stack in self.stacks:
+            h = x
+            for conv in stack:
+                h = torch.relu(conv(h))
+                if m is not None:
+                    h = h * m
+            features.append(h)
+        h = torch.cat([*features, x], dim=1)
+        for layer in self.mlp:
+            h = torch.relu(layer(h))
+        return self.head(h).squeeze(1)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters.
+
+    >>> count_parameters(BumpNet())
+    686721
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,138 @@
+import csv
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import hepbump.bumpnet.train as train_mod
+from hepbump.bumpnet.data import DataConfig
+from hepbump.bumpnet.model import ModelConfig
+from hepbump.bumpnet.shards import generate_dataset
+from hepbump.bumpnet.train import (
+    CHECKPOINT_FORMAT,
+    CheckpointError,
+    TrainConfig,
+    load_checkpoint,
+    masked_mse,
+    train,
+)
+
+# a unit test of the training loop: the linear input map lets this tiny network learn the strong signals of the
+# fixture within a few epochs (the log1p default needs more steps on these high-count histograms)
+TINY = ModelConfig(channels=8, kernel_sizes=(3, 7), layers_per_stack=2, mlp_hidden=(8,), input_transform="linear")
+CONFIG = TrainConfig(model=TINY, epochs=2, batch_size=32, learning_rate=1e-2, val_fraction=0.25, threads=1)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bumpnet") / "data"
+    # strong one-bin signals in every histogram: a tiny network learns them in a few epochs
+    config = DataConfig(
+        n_bins_range=(30, 50),
+        chunk_size=64,
+        y_range=(1e2, 1e4),
+        signal_fraction=1.0,
+        z_range=(8.0, 10.0),
+        signal_width_bins=(1.0,),
+        signal_width_probs=(1.0,),
+    )
+    generate_dataset(config, out, seed=3, n_samples=512, shard_size=128, progress=False)
+    return out
+
+
+def test_masked_mse_ignores_padding():
+    pred = torch.tensor([[1.0, 2.0, 99.0]])
+    target = torch.tensor([[0.0, 0.0, 0.0]])
+    assert float(masked_mse(pred, target, torch.tensor([[True, True, False]]))) == pytest.approx(2.5)
+
+
+def test_few_epochs_lower_the_loss_and_write_the_learning_curve(dataset, tmp_path):
+    result = train(replace(CONFIG, epochs=8), dataset, tmp_path, progress=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert len(losses) == 8 and losses[-1] < 0.9 * losses[0]
+    assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
+    assert result.best_val_loss == min(h["val_loss"] for h in result.history)
+    rows = list(csv.DictReader((tmp_path / "history.csv").read_text().splitlines()))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+    assert json.loads((tmp_path / "history.json").read_text())[-1]["val_loss"] == pytest.approx(
+        result.history[-1]["val_loss"]
+    )
+    model, ck = load_checkpoint(tmp_path / "best.pt", expected=TINY)
+    assert ck["format"] == CHECKPOINT_FORMAT and model.config.input_scale > 1e2  # global scale from the data
+
+
+def test_resume_continues_identically(dataset, tmp_path, monkeypatch):
+    straight = train(CONFIG, dataset, tmp_path / "a", progress=False)
+
+    calls = {"n": 0}
+    real = train_mod.evaluate_loss
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the run dies during epoch 2, after epoch 1's checkpoint
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(CONFIG, dataset, tmp_path / "b", progress=False)
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    assert len(json.loads((tmp_path / "b" / "history.json").read_text())) == 1
+    resumed = train(CONFIG, dataset, tmp_path / "b", resume=True, progress=False)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+    for (name, p), q in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_existing_run_needs_resume_and_the_same_config(dataset, tmp_path):
+    config = replace(CONFIG, epochs=1, max_batches_per_epoch=2)
+    train(config, dataset, tmp_path, progress=False)
+    with pytest.raises(FileExistsError):
+        train(config, dataset, tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match="last.pt"):
+        train(replace(config, model=replace(TINY, channels=5)), dataset, tmp_path, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="another training configuration"):
+        train(replace(config, learning_rate=5e-4), dataset, tmp_path, resume=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    train(replace(CONFIG, epochs=1, max_batches_per_epoch=1), dataset, out, progress=False)
+    return out / "last.pt"
+
+
+def one_line_error(path, **kwargs) -> str:
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path, **kwargs)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError) and "\n" not in message and str(path) in message
+    return message
+
+
+def test_bad_checkpoints_are_clear_one_line_errors(checkpoint, tmp_path):
+    one_line_error(tmp_path / "missing.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(np.random.default_rng(0).bytes(1000))
+    assert "corrupted" in one_line_error(garbage)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(checkpoint.read_bytes()[:5000])
+    one_line_error(truncated)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    assert "not a BumpNet checkpoint" in one_line_error(foreign)
+
+    ck = torch.load(checkpoint, weights_only=True)
+    future = tmp_path / "future.pt"
+    torch.save({**ck, "format_version": 99}, future)
+    assert "version 99" in one_line_error(future)
+    assert "architecture" in one_line_error(checkpoint, expected=replace(TINY, kernel_sizes=(3, 9)))
+    mismatched = tmp_path / "mismatched.pt"
+    torch.save({**ck, "model_config": {**ck["model_config"], "channels": 6}}, mismatched)
+    assert "do not match" in one_line_error(mismatched)
+
+
+def test_train_config_round_trip():
+    assert TrainConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict()))) == CONFIG
