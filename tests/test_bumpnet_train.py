@@ -136,3 +136,17 @@ def test_bad_checkpoints_are_clear_one_line_errors(checkpoint, tmp_path):
 
 def test_train_config_round_trip():
     assert TrainConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict()))) == CONFIG
+
+
+def test_export_pretrained_writes_weights_and_card(tmp_path, dataset):
+    from hepbump.bumpnet.train import export_pretrained
+
+    result = train(replace(CONFIG, epochs=1), dataset, tmp_path / "run", progress=False)
+    card_path = export_pretrained(result.best_checkpoint, tmp_path / "ship" / "bumpnet.pt", {"commands": ["x"]})
+    card = json.loads(card_path.read_text())
+    assert card_path.name == "bumpnet.card.json" and card["commands"] == ["x"] and card["epochs_trained"] == 1
+    model, ck = load_checkpoint(tmp_path / "ship" / "bumpnet.pt")
+    assert "optimizer_state" not in ck
+    x = torch.rand(2, 40) * 50
+    with torch.no_grad():
+        assert torch.equal(model(x), result.model.eval()(x))

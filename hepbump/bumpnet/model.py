@@ -102,6 +102,19 @@ class BumpNet(nn.Module):
             return torch.log1p(counts) / torch.log1p(torch.tensor(s, dtype=counts.dtype))
         return counts / s
 
+    @classmethod
+    def pretrained(cls, name: str = "default") -> BumpNet:
+        """The weights shipped with hepbump (:func:`hepbump.bumpnet.predict.load_pretrained`); works offline."""
+        from hepbump.bumpnet.predict import load_pretrained
+
+        return load_pretrained(name)
+
+    def predict(self, histograms, **kwargs):
+        """Per-bin significances of one histogram or a list of them (:func:`hepbump.bumpnet.predict.predict`)."""
+        from hepbump.bumpnet.predict import predict
+
+        return predict(self, histograms, **kwargs)
+
     def forward(self, counts: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = self.scale(counts).unsqueeze(1)
         # a batch without padding needs no masking (saves the multiplications, ~9% of a training step)

@@ -32,6 +32,7 @@ from hepbump._version import __version__
 from hepbump.bumpnet.binning import AXIS_KINDS
 from hepbump.bumpnet.data import MOTHER_SOURCE, DataConfig, HistogramBatch, MotherBank, generate
 from hepbump.bumpnet.functions import FAMILIES
+from hepbump.errors import InputError
 from hepbump.io.atomic import atomic_path
 
 __all__ = [
@@ -56,7 +57,7 @@ MANIFEST = "manifest.json"
 _BIN_FIELDS = {"counts": np.float32, "target": np.float32, "background": np.float32, "signal": np.float32}
 
 
-class DatasetError(ValueError):
+class DatasetError(InputError):
     """A dataset directory or shard that cannot be used (missing, foreign format, corrupted)."""
 
 

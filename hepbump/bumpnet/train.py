@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hepbump.bumpnet.model import BumpNet, ModelConfig
+from hepbump.bumpnet.model import BumpNet, ModelConfig, count_parameters
 from hepbump.bumpnet.shards import iterate_batches, load_manifest
+from hepbump.errors import ModelFileError
 from hepbump.io.atomic import atomic_path
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "CheckpointError",
     "TrainConfig",
     "TrainResult",
+    "export_pretrained",
     "load_checkpoint",
     "masked_mse",
     "train",
@@ -51,7 +53,7 @@ CHECKPOINT_FORMAT = "hepbump.bumpnet.checkpoint"
 CHECKPOINT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ModelFileError):
     """A checkpoint that cannot be used; the message is one line and names the file."""
 
 
@@ -317,3 +319,43 @@ def train(
             history[-1]["seconds"],
         )
     return TrainResult(model, out, last, best, tuple(history), best_val)
+
+
+def export_pretrained(checkpoint: str | Path, dest: str | Path, card: dict) -> Path:
+    """Write the weights of a training checkpoint (no optimizer state) to ``dest`` and its model card beside it.
+
+    ``card`` (JSON-serialisable: commands, data recipe, hardware, figures) is completed with the architecture,
+    the training configuration, the learning curve and the library versions; written as ``<dest>.card.json``
+    (``bumpnet.pt`` -> ``bumpnet.card.json``). Returns the card's path.
+    """
+    import platform
+
+    from hepbump._version import __version__
+
+    model, ck = load_checkpoint(checkpoint)
+    dest = Path(dest)
+    payload = {k: ck[k] for k in ("format", "format_version", "model_config", "train_config", "history", "dataset")}
+    payload["model_state"] = model.state_dict()
+    payload["best_val_loss"] = ck["best_val_loss"]
+    _save(dest, payload)
+    full = {
+        **card,
+        "weights_file": dest.name,
+        "parameters": count_parameters(model),
+        "model_config": ck["model_config"],
+        "train_config": ck["train_config"],
+        "dataset": ck["dataset"],
+        "epochs_trained": len(ck["history"]),
+        "best_val_loss": ck["best_val_loss"],
+        "learning_curve": ck["history"],
+        "versions": {
+            "hepbump": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    card_path = dest.with_suffix(".card.json")
+    with atomic_path(card_path) as tmp:
+        tmp.write_text(json.dumps(full, indent=1) + "\n")
+    return card_path

@@ -121,6 +121,15 @@ def train(
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs (the cosine schedule spans them).")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     learning_rate: Annotated[float, typer.Option("--lr", help="Initial learning rate (cosine-annealed to 0).")] = 1e-3,
+    batches_per_epoch: Annotated[
+        Optional[int],
+        typer.Option(
+            "--batches-per-epoch",
+            min=1,
+            help="Cap an epoch at this many batches (a fresh random subset "
+            "of the training shards each epoch: more frequent checkpoints on a CPU).",
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.pt.")] = False,
     seed: SeedOption = None,
@@ -139,6 +148,7 @@ def train(
         learning_rate=learning_rate,
         threads=threads,
         seed=resolve_seed(ctx, seed),
+        max_batches_per_epoch=batches_per_epoch,
     )
     result = run_training(config, data_dir, out, resume=resume, progress=show_progress(progress))
     write_json(json_out, {"best_val_loss": result.best_val_loss, "history": result.history})
