@@ -5,10 +5,14 @@
   building the inputs and normalising;
 * one training epoch of the ratio estimator on ``--train-events`` events (2 rows each, batch 4096);
 * ``EcoClassifier.matrix`` (Table 4 network) for a sample of ``--sample`` events, then ``clean``;
+* ``EpoClassifier.matrix_from_log_posterior`` (Table 5 network) for ``--sample`` and for ``--pool`` events
+  (the background pool of ``hepbump alp hunt``), and the cleaning of ``--pool-experiments`` background-only
+  Pois(6) pseudo-experiments drawn from that pool (reference: ``clean`` alone on the same sub-matrices);
 * the bump hunt's window counts of ``--experiments`` pseudo-experiments at once (reference: one call per
   experiment on the first 1000).
 
     python benchmarks/bench_hunt.py [--events 20000] [--train-events 225000] [--sample 20] [--experiments 100000]
+        [--pool 1000] [--pool-experiments 2000]
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from hepbump.hunt._nn import MLPConfig, Standardisation, TrainConfig, build_mlp,
 from hepbump.hunt.bumphunt import window_counts, window_counts_many
 from hepbump.hunt.clean import clean
 from hepbump.hunt.eco import EcoClassifier
+from hepbump.hunt.epo import EpoArchitecture, EpoClassifier, EpoNet
+from hepbump.hunt.metrics import pseudo_experiments
 from hepbump.hunt.posterior import GRID_SIZE, MassPosterior
 
 
@@ -38,6 +44,8 @@ def main() -> None:
     parser.add_argument("--train-events", type=int, default=225_000)
     parser.add_argument("--sample", type=int, default=20)
     parser.add_argument("--experiments", type=int, default=100_000)
+    parser.add_argument("--pool", type=int, default=1000)
+    parser.add_argument("--pool-experiments", type=int, default=2000)
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -68,6 +76,27 @@ def main() -> None:
     t_mat, mat = _timed(lambda: eco.matrix(xs))
     t_clean, _ = _timed(lambda: clean(mat))
     print(f"ECO matrix of {args.sample} events: {1e3 * t_mat:.2f} ms; clean: {1e3 * t_clean:.2f} ms")
+
+    epo_arch = EpoArchitecture()
+    epo = EpoClassifier(EpoNet(epo_arch), post, epo_arch, 4.0)
+    lp_s = post.log_posterior(xs)
+    t_es, _ = _timed(lambda: epo.matrix_from_log_posterior(lp_s))
+    lp_pool = post.log_posterior(rng.normal(size=(args.pool, 10)))
+    t_ep, cpool = _timed(lambda: epo.matrix_from_log_posterior(lp_pool))
+    print(
+        f"EPO matrix of {args.sample} events: {1e3 * t_es:.2f} ms; of {args.pool} events: {t_ep:.2f} s "
+        f"({args.pool**2 / t_ep:,.0f} pairs/s)"
+    )
+    pe = pseudo_experiments(6.0, 0.0, args.pool_experiments, args.pool, 1, rng)
+    order = np.argsort(pe.background_experiment, kind="stable")
+    parts = np.split(pe.background[order], np.cumsum(pe.n_background)[:-1])
+    subs = [cpool[np.ix_(i, i)] for i in parts]
+    t_pe, _ = _timed(lambda: [clean(cpool[np.ix_(i, i)]) for i in parts])
+    t_pc, _ = _timed(lambda: [clean(c) for c in subs])
+    print(
+        f"pool pseudo-experiments: {args.pool_experiments / t_pe:,.0f} experiments/s cleaned; clean alone "
+        f"{args.pool_experiments / t_pc:,.0f}/s"
+    )
 
     n_ev = rng.poisson(6, args.experiments)
     exp = np.repeat(np.arange(args.experiments), n_ev)

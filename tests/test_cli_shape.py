@@ -31,10 +31,19 @@ WRITERS = [
     ("alp", "simulate"),
     ("alp", "features"),
     ("alp", "bmesons"),
+    ("alp", "train"),
 ]
-REPORTERS = [*WRITERS, ("stats", "scan"), ("stats", "pyhf")]
-COFFEA = [("dm", "histograms"), ("alp", "features")]
-PROGRESS = [("dm", "generate"), ("dm", "histograms"), ("alp", "simulate"), ("alp", "features"), ("alp", "bmesons")]
+REPORTERS = [*WRITERS, ("stats", "scan"), ("stats", "pyhf"), ("alp", "hunt")]
+COFFEA = [("dm", "histograms"), ("alp", "features"), ("alp", "hunt")]
+PROGRESS = [
+    ("dm", "generate"),
+    ("dm", "histograms"),
+    ("alp", "simulate"),
+    ("alp", "features"),
+    ("alp", "bmesons"),
+    ("alp", "hunt"),
+    ("alp", "train"),
+]
 
 
 def _command(path):
@@ -78,7 +87,7 @@ def test_command_tree():
     assert set(top.commands) == {"demo", "stats", "dm", "alp", "bumpnet"}
     assert set(top.commands["dm"].commands) == {"generate", "convert", "histograms"}
     assert set(top.commands["bumpnet"].commands) == {"mothers", "data", "train"}
-    assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features"}
+    assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features", "hunt", "train"}
     assert set(top.commands["stats"].commands) == {"scan", "pyhf"}
     for group in ("dm", "alp", "stats"):
         r = runner.invoke(app, [group, "--help"])

@@ -20,3 +20,16 @@ def test_figures_are_written(tmp_path):
     plot_coverage({"toy": coverage_curve(np.random.default_rng(0).random(200))}, tmp_path / "coverage.pdf")
     assert (tmp_path / "cleaning.png").stat().st_size > 0 and (tmp_path / "coverage.pdf").stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cleaning.png", "coverage.pdf"]
+
+
+def test_roc_map_and_scan_figures(tmp_path):
+    from hepbump.hunt.metrics import pair_roc
+    from hepbump.hunt.plots import plot_roc, plot_sensitivity_map, plot_threshold_scan
+
+    rng = np.random.default_rng(1)
+    plot_roc({"toy": pair_roc(rng.normal(1, 1, 300), rng.normal(0, 1, 300))}, tmp_path / "roc.png", title="toy")
+    mb, ms = np.linspace(0, 6, 4), np.linspace(0, 4, 3)
+    plot_sensitivity_map(mb, ms, mb[:, None] * ms[None, :], tmp_path / "map.png")
+    th = np.linspace(0.1, 0.9, 5)
+    plot_threshold_scan({"toy": (th, th * (1 - th))}, tmp_path / "scan.svg")
+    assert all((tmp_path / n).stat().st_size > 0 for n in ("roc.png", "map.png", "scan.svg"))

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from hepbump.cli import alp_features as _alp_features
+from hepbump.cli import hunt as _hunt
 from hepbump.cli.common import (
     JSON_SUFFIXES,
     JsonOption,
@@ -138,3 +139,4 @@ def simulate(
 
 
 app.command("features")(_alp_features.features)
+_hunt.register(app)

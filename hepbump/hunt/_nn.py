@@ -9,7 +9,8 @@ are standardised with the mean and standard deviation of the training set, store
 Checkpoints are plain dictionaries (``torch.save``; read back with ``weights_only=True``): ``format``,
 ``format_version``, ``architecture``, ``standardisation``, ``state_dict``, ``training`` and model-specific
 entries. :func:`read_checkpoint` turns every problem into a one-line :class:`~hepbump.errors.ModelFileError`
-naming the file.
+naming the file. :func:`fit_classifier` can keep the whole training state in a file after every epoch and
+resume from it (:data:`CHECKPOINT_FORMAT`).
 
 >>> s = Standardisation.fit(np.array([[1.0, 5.0], [3.0, 5.0]]))
 >>> s.apply(np.array([[2.0, 5.0]])).tolist()
@@ -22,6 +23,8 @@ import copy
 import io
 import logging
 import math
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -45,6 +48,7 @@ __all__ = [
     "write_checkpoint",
     "read_checkpoint",
     "load_state",
+    "CHECKPOINT_FORMAT",
 ]
 
 log = logging.getLogger(__name__)
@@ -195,23 +199,74 @@ def fit_classifier(
     seed: int,
     progress: bool = False,
     desc: str = "training",
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
     """Train ``net`` (logits) with BCE on ``epoch_data(epoch) -> (inputs float32 (n, d), labels (n,))``.
 
     ``epoch_data`` may return new samples every epoch (fresh mismatched pairs); ``validation`` is fixed.
     Returns the per-epoch history and a record (best epoch, losses, time); the best weights are loaded into
     ``net``, which is left in ``eval`` mode.
+
+    ``checkpoint``: after every epoch the whole training state (weights, optimiser, schedule, batch-order
+    generator, history, best weights, early-stopping clock) is written there atomically; with ``resume`` an
+    existing file is continued from (it must come from the same ``config`` up to ``epochs`` and ``threads``,
+    seed and network, else :class:`ModelFileError`), so an interrupted run ends as the uninterrupted one would.
+    ``epoch_data`` must then depend on the epoch only, as in the hunt's trainers.
     """
     old_threads = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(int(config.threads))
     try:
-        return _fit(net, epoch_data, validation, config, seed=seed, progress=progress, desc=desc)
+        return _fit(
+            net,
+            epoch_data,
+            validation,
+            config,
+            seed=seed,
+            progress=progress,
+            desc=desc,
+            checkpoint=None if checkpoint is None else Path(checkpoint),
+            resume=resume,
+        )
     finally:
         torch.set_num_threads(old_threads)
 
 
-def _fit(net, epoch_data, validation, config, *, seed, progress, desc):
+CHECKPOINT_FORMAT = "hepbump.hunt.training-state"
+_STATE_WHAT = "training-state"
+
+
+def _read_state(path: Path, config: TrainConfig, seed: int, net: nn.Module) -> dict[str, Any]:
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure of the unpickler means an unusable file
+        raise ModelFileError(f"{path}: not a readable {_STATE_WHAT} file (corrupted?): {_one_line(exc)}") from None
+    if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT or st.get("format_version") != 1:
+        raise ModelFileError(f"{path}: not a {_STATE_WHAT} file of this hepbump")
+    free = ("epochs", "threads")  # may change between runs without changing the result of the epochs run
+    same = {k: v for k, v in config.to_dict().items() if k not in free}
+    if {k: v for k, v in (st.get("config") or {}).items() if k not in free} != same or st.get("seed") != int(seed):
+        raise ModelFileError(f"{path}: the {_STATE_WHAT} comes from another configuration or seed; cannot resume")
+    load_state(net, st["net"], path, _STATE_WHAT)
+    return st
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    """Write the training state at once (temporary file + rename), also inside an ``atomic_group``: the state
+    exists to survive the interruption that makes the group discard its outputs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, name)
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _fit(net, epoch_data, validation, config, *, seed, progress, desc, checkpoint=None, resume=False):
     gen = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: config.decay_rate ** (step / config.decay_steps))
@@ -219,9 +274,17 @@ def _fit(net, epoch_data, validation, config, *, seed, progress, desc):
         xv = torch.from_numpy(np.ascontiguousarray(validation[0], dtype=np.float32))
         yv = torch.from_numpy(np.ascontiguousarray(validation[1], dtype=np.float32))
     history: list[dict[str, float]] = []
-    best, best_epoch, best_state, waited = math.inf, -1, None, 0
-    t0 = time.perf_counter()
-    bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
+    best, best_epoch, best_state, waited, start, stopped = math.inf, -1, None, 0, 0, False
+    if resume and checkpoint is not None and checkpoint.is_file():
+        st = _read_state(checkpoint, config, seed, net)
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        gen.set_state(st["generator"])
+        history, best, best_epoch, waited = list(st["history"]), st["best"], st["best_epoch"], st["waited"]
+        best_state, start, stopped = st["best_state"], len(history), st["stopped"]
+        log.info("%s: resuming from %s after epoch %d", desc, checkpoint, start - 1)
+    t0 = time.perf_counter() - sum(h["seconds"] for h in history)
+    bar = tqdm(range(start, config.epochs if not stopped else start), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         te = time.perf_counter()
         x_np, y_np = epoch_data(epoch)
@@ -262,9 +325,28 @@ def _fit(net, epoch_data, validation, config, *, seed, progress, desc):
             if monitored < best:  # an improvement below min_delta: keep the better weights, the clock runs on
                 best, best_epoch, best_state = monitored, epoch, copy.deepcopy(net.state_dict())
             waited += 1
-            if waited >= config.patience:
-                log.info("%s: early stop at epoch %d (best epoch %d)", desc, epoch, best_epoch)
-                break
+            stopped = waited >= config.patience
+        if checkpoint is not None:
+            state = {
+                "format": CHECKPOINT_FORMAT,
+                "format_version": 1,
+                "config": config.to_dict(),
+                "seed": int(seed),
+                "net": net.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "generator": gen.get_state(),
+                "history": history,
+                "best": best,
+                "best_epoch": best_epoch,
+                "best_state": best_state,
+                "waited": waited,
+                "stopped": stopped,
+            }
+            _write_state(checkpoint, state)
+        if stopped:
+            log.info("%s: early stop at epoch %d (best epoch %d)", desc, epoch, best_epoch)
+            break
     bar.close()
     net.load_state_dict(best_state)
     net.eval()

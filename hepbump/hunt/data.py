@@ -20,10 +20,10 @@ import numpy as np
 
 from hepbump.alp.detector import Resolution, get_resolution, smear, smearing_rng, truth_photons
 from hepbump.alp.features import diphoton_mass, features
-from hepbump.alp.simulate import SimulationConfig, simulate
+from hepbump.alp.simulate import SimulatedEvents, SimulationConfig, simulate
 from hepbump.rng import stream_key
 
-__all__ = ["SMEARING_STREAM", "EventSample", "simulate_sample", "measure"]
+__all__ = ["SMEARING_STREAM", "EventSample", "simulate_sample", "measure", "measure_events"]
 
 log = logging.getLogger(__name__)
 
@@ -83,25 +83,43 @@ def simulate_sample(
     sim_config: SimulationConfig | None = None,
 ) -> EventSample:
     """Simulate ``n_events`` (pairs in ``pairs`` mode) in ``mode`` and measure them with ``resolution``."""
-    res = get_resolution(resolution)
     cfg = sim_config or SimulationConfig()
     ev = simulate(mode, n_events, seed, mass_gev=mass_gev, ctau_over_m=ctau_over_m, config=cfg)
-    x, m_gg = measure(ev.columns, res, seed, geometry=cfg.geometry)
-    cols = ev.columns
-    n = len(ev)
+    return measure_events(ev, resolution, seed=seed, n_requested=n_events, geometry=cfg.geometry)
+
+
+def measure_events(
+    events: SimulatedEvents,
+    resolution: str | Resolution,
+    *,
+    seed: int,
+    n_requested: int | None = None,
+    geometry: Any = "default",
+) -> EventSample:
+    """Measure already simulated events with ``resolution`` (smearing stream of ``seed``).
+
+    ``measure_events(simulate(mode, n, seed, ...), res, seed=seed)`` is ``simulate_sample(mode, n, res,
+    seed=seed, ...)``: one simulation can be measured with several resolutions.
+    """
+    res = get_resolution(resolution)
+    x, m_gg = measure(events.columns, res, seed, geometry=geometry)
+    cols = events.columns
+    n = len(events)
+    info = events.run_info
     pair_label = np.asarray(cols["pair_label"], np.int8) if "pair_label" in cols else np.full(n, -1, np.int8)
+    mode = info.get("mode")
     record = {
         "mode": mode,
-        "n_requested": int(n_events),
+        "n_requested": int(n_requested) if n_requested is not None else info.get("n_pairs_requested", n),
         "n_events": n,
         "seed": int(seed),
         "resolution": res.name,
         "resolution_parameters": res.to_dict(),
-        "mass_gev": mass_gev,
-        "ctau_over_m": ctau_over_m,
-        "simulation": ev.stats.to_dict(),
+        "mass_gev": info.get("mass_gev"),
+        "ctau_over_m": info.get("ctau_over_m"),
+        "simulation": events.stats.to_dict(),
     }
-    log.info("simulated %d %s events (seed %d), measured with %s", n, mode, seed, res.name)
+    log.info("measured %d %s events (seed %d) with %s", n, mode, seed, res.name)
     return EventSample(
         x,
         m_gg,

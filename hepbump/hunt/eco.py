@@ -15,6 +15,7 @@ n x n ordered pairs of a sample in one batched call and returns the symmetric C_
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,7 +26,7 @@ import torch
 
 from hepbump.alp.detector import Resolution, get_resolution
 from hepbump.alp.features import FEATURE_NAMES
-from hepbump.errors import InputError, ModelFileError
+from hepbump.errors import InputError, InputNotFoundError, ModelFileError
 from hepbump.hunt._nn import (
     MLPConfig,
     Standardisation,
@@ -39,7 +40,16 @@ from hepbump.hunt._nn import (
 )
 from hepbump.hunt.data import EventSample
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ECO_TRAIN_DEFAULTS", "EcoClassifier", "split_pairs", "eco_pairs", "train_eco"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ECO_TRAIN_DEFAULTS",
+    "EcoClassifier",
+    "shipped_path",
+    "split_pairs",
+    "eco_pairs",
+    "train_eco",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,23 @@ _WHAT = "pair-classifier (ECO)"
 _NF = len(FEATURE_NAMES)
 #: Table 4 of the paper.
 ECO_TRAIN_DEFAULTS = TrainConfig(learning_rate=2.4e-3, batch_norm=True)
+
+
+def shipped_path(kind: str, resolution: str) -> Path:
+    """Where shipped weights live: ``hepbump/data/hunt/<kind>_<resolution>.pt`` (kind ``eco``, ``epo``, ...)."""
+    return Path(str(importlib.resources.files("hepbump").joinpath("data", "hunt", f"{kind}_{resolution}.pt")))
+
+
+def pretrained_path(kind: str, resolution: str, what: str, trainer: str) -> Path:
+    """The shipped file of ``kind`` for a resolution preset; InputNotFoundError naming the trainer if absent."""
+    name = get_resolution(resolution).name
+    path = shipped_path(kind, name)
+    if not path.is_file():
+        raise InputNotFoundError(
+            f"no shipped {what} weights for resolution {name!r} ({path.name}); train them with "
+            f"hepbump.hunt.train.{trainer}({name!r}, out_dir)"
+        )
+    return path
 
 
 class EcoClassifier:
@@ -133,6 +160,11 @@ class EcoClassifier:
         except (InputError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path}: {exc}") from None
 
+    @classmethod
+    def pretrained(cls, resolution: str) -> EcoClassifier:
+        """The shipped ECO classifier of a resolution preset (``hepbump/data/hunt/eco_<preset>.pt``)."""
+        return cls.load(pretrained_path("eco", resolution, _WHAT, "train_shipped_eco"))
+
     def __repr__(self) -> str:
         res = self.resolution.name if self.resolution is not None else None
         return f"EcoClassifier(resolution={res!r}, hidden={list(self.architecture.hidden)})"
@@ -161,7 +193,13 @@ def eco_pairs(za: np.ndarray, zb: np.ndarray, labels: np.ndarray) -> tuple[np.nd
 
 
 def train_eco(
-    config: TrainConfig, data: EventSample, *, seed: int, progress: bool = False
+    config: TrainConfig,
+    data: EventSample,
+    *,
+    seed: int,
+    progress: bool = False,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> tuple[EcoClassifier, list[dict[str, float]]]:
     """Train the ECO classifier on a pairs-mode sample; returns the model (best epoch) and the history."""
     a, b, y = split_pairs(data)
@@ -186,6 +224,8 @@ def train_eco(
         config,
         seed=seed,
         progress=progress,
+        checkpoint=checkpoint,
+        resume=resume,
         desc=f"ECO {data.record.get('resolution', '')}".strip(),
     )
     params = data.record.get("resolution_parameters")

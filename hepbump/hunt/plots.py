@@ -1,4 +1,5 @@
-"""mplhep figures of the hunt: coverage of the mass posteriors (Fig. 10) and a cleaning sequence (Fig. 2).
+"""mplhep figures of the hunt: coverage of the mass posteriors (Fig. 10), a cleaning sequence (Fig. 2), pair
+ROC curves (Fig. 6), sensitivity maps over (mu_b, mu_s) (Figs. 4, 5) and threshold scans (Figs. 11, 12).
 
 Every figure is written atomically (PNG, PDF or SVG by the file suffix).
 """
@@ -19,10 +20,11 @@ import mplhep  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hepbump.hunt.clean import CleaningResult  # noqa: E402
+from hepbump.hunt.metrics import Roc  # noqa: E402
 from hepbump.hunt.posterior import combine_log_posteriors  # noqa: E402
 from hepbump.io.atomic import atomic_path  # noqa: E402
 
-__all__ = ["plot_coverage", "plot_cleaning"]
+__all__ = ["plot_coverage", "plot_cleaning", "plot_roc", "plot_sensitivity_map", "plot_threshold_scan"]
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +90,57 @@ def plot_cleaning(
         ax.axvline(true_log10_mass, color="tab:red", ls=":", lw=1.5)
     ax.set_xlabel(r"$\log_{10} m_a$ [GeV]")
     ax.set_title(f"combined, TS = {result.ts}", fontsize="small")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike[str], *, title: str | None = None) -> None:
+    """Background rejection 1/eps_b against signal efficiency eps_s, one line per label (Fig. 6)."""
+    plt.style.use(mplhep.style.CMS)
+    fig, ax = plt.subplots(figsize=(8, 7.5))
+    for label, roc in curves.items():
+        keep = roc.eps_b > 0
+        ax.plot(roc.eps_s[keep], roc.rejection[keep], lw=2, label=label)
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(r"signal efficiency $\varepsilon_s$")
+    ax.set_ylabel(r"background rejection $1/\varepsilon_b$")
+    if title:
+        ax.set_title(title, fontsize="x-small")
+    ax.legend(loc="lower left", fontsize="x-small")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_sensitivity_map(
+    mu_b: np.ndarray, mu_s: np.ndarray, values: np.ndarray, path: str | os.PathLike[str], *, label: str = r"$<Z>_s$"
+) -> None:
+    """A measure (e.g. <Z>_s, or a difference of two methods) on the mu_b x mu_s grid (Figs. 4, 5)."""
+    plt.style.use(mplhep.style.CMS)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    mesh = ax.pcolormesh(np.asarray(mu_b), np.asarray(mu_s), np.asarray(values).T, shading="nearest")
+    fig.colorbar(mesh, ax=ax, label=label)
+    ax.set_xlabel(r"$\mu_b$")
+    ax.set_ylabel(r"$\mu_s$")
+    _save(fig, path)
+
+
+def plot_threshold_scan(
+    scans: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    path: str | os.PathLike[str],
+    *,
+    label: str = r"$<Z>_s$",
+    threshold: float | None = 0.68,
+) -> None:
+    """A measure against the compatibility threshold, one line per label (Figs. 11, 12)."""
+    plt.style.use(mplhep.style.CMS)
+    fig, ax = plt.subplots(figsize=(6.5, 6.5))
+    for name, (th, val) in scans.items():
+        ax.plot(th, val, lw=2, marker="o", ms=3, label=name)
+    if threshold is not None:
+        ax.axvline(threshold, color="grey", ls="--", lw=1)
+    ax.set_xlabel("compatibility threshold")
+    ax.set_ylabel(label)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     _save(fig, path)
