@@ -453,3 +453,11 @@ def test_sigkill_leftover_is_cleaned_by_the_next_write(tmp_path):
     with atomic_path(tmp_path / "out.txt") as tmp:
         tmp.write_text("complete")
     assert listing(tmp_path) == ["out.txt"]
+
+
+def test_generate_with_a_luminosity_too_small_for_any_event_writes_nothing(tmp_path):
+    result = hepbump(
+        "dm", "generate", "--channel", "2b", "--lumi", "0.000001", "--seed", "1", "-o", "x.csv", cwd=tmp_path
+    )
+    assert_user_error(result, "x.csv", "has no events")
+    assert listing(tmp_path) == []

@@ -433,6 +433,11 @@ def write_sample(config: DMGeneratorConfig, path: str | os.PathLike[str], *, pro
     with writer:
         for events in gen.batches(progress=progress):
             writer.write(events)
+        if writer.n_events == 0:  # a luminosity whose Poisson draw gave no event: no file, as for --events 0
+            raise InputError(
+                f"{path}: the sample has no events (L = {gen.luminosity_pb:.4g} pb^-1 is too small for channel "
+                f"{config.channel}); a Dark Machines file without events cannot be read back"
+            )
         writer.provenance = gen.provenance
     log.info(
         "generated %d events (channel %s, L = %.4g pb^-1) into %s",
