@@ -1,7 +1,10 @@
-"""``hepbump bumpnet mothers | data | train``: BumpNet's training data and its training on CPU.
+"""``hepbump bumpnet mothers | data | train | scan | gaa | crosscheck``: BumpNet's training data, its training on
+CPU, scans of histogram files, the Global Analysis Algorithm and likelihood cross-checks.
 
 The commands are thin: they parse options and call :mod:`hepbump.bumpnet` (:func:`~hepbump.bumpnet.mothers.
-build_dm_mothers`, :func:`~hepbump.bumpnet.shards.generate_dataset`, :func:`~hepbump.bumpnet.train.train`).
+build_dm_mothers`, :func:`~hepbump.bumpnet.shards.generate_dataset`, :func:`~hepbump.bumpnet.train.train`,
+:func:`~hepbump.bumpnet.scan.scan_files`, :func:`~hepbump.bumpnet.gaa.run_gaa`,
+:func:`~hepbump.bumpnet.crosscheck.crosscheck`, :mod:`hepbump.bumpnet.plots`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from typing import Annotated, Optional
 import typer
 
 from hepbump.cli.common import (
+    FIGURE_SUFFIXES,
     JsonOption,
     ProgressOption,
     SeedOption,
+    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
@@ -24,7 +29,7 @@ from hepbump.cli.common import (
 
 app = typer.Typer(help="BumpNet: training data, training, scans.", no_args_is_help=True)
 
-_NPZ, _JSON = (".npz",), (".json",)
+_NPZ, _JSON, _PARQUET = (".npz",), (".json",), (".parquet",)
 
 
 def _parse_channels(specs: list[str]) -> dict[str, int]:
@@ -153,3 +158,214 @@ def train(
     result = run_training(config, data_dir, out, resume=resume, progress=show_progress(progress))
     write_json(json_out, {"best_val_loss": result.best_val_loss, "history": result.history})
     typer.echo(f"trained {len(result.history)} epochs; best validation loss {result.best_val_loss:.4f}; files in {out}")
+
+
+# --- scans ---------------------------------------------------------------------------------------------------------
+
+ScanFileArg = Annotated[Path, typer.Argument(help="Scan table (.parquet) from 'hepbump bumpnet scan'.")]
+
+
+def _load_model(path: Path | None):
+    """The BumpNet of ``--model`` (a checkpoint or exported weights), else the shipped one; and its name."""
+    from hepbump.bumpnet.predict import load_pretrained
+    from hepbump.bumpnet.train import load_checkpoint
+
+    if path is None:
+        return load_pretrained(), "pretrained:default"
+    model, _ = load_checkpoint(path)
+    return model.eval(), str(path)
+
+
+def _plot_name(rank: int, name: str, suffix: str = ".png") -> str:
+    import re
+
+    return f"{rank:03d}_{re.sub(r'[^A-Za-z0-9_.+-]', '_', name)}{suffix}"
+
+
+def _default_plot_dir(out: Path) -> Path:
+    return out.with_name(out.stem + "_plots")
+
+
+@app.command("scan")
+@all_or_nothing
+def scan(
+    files: Annotated[list[Path], typer.Argument(help="ROOT files of histograms (e.g. from 'hepbump dm histograms').")],
+    out: Annotated[Path, out_option("Scan table (.parquet): one row per histogram, ranked by Z_max.")],
+    model: Annotated[
+        Optional[Path],
+        typer.Option("--model", help="BumpNet checkpoint or exported weights (.pt). Default: the shipped weights."),
+    ] = None,
+    exclude_first: Annotated[
+        float,
+        typer.Option("--exclude-first", min=0.0, max=0.99, help="Fraction of the first bins left out of the maximum."),
+    ] = 0.1,
+    plots: Annotated[int, typer.Option("--plots", min=0, help="Draw the N most significant histograms.")] = 0,
+    plot_dir: Annotated[
+        Optional[Path],
+        typer.Option("--plot-dir", help="Directory of the --plots figures (default: OUT without suffix + '_plots')."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Rows of the ranked table printed.")] = 20,
+    progress: ProgressOption = None,
+    json_out: JsonOption = None,
+) -> None:
+    """Scan every histogram of the files with BumpNet: Z_max (first 10% of bins excluded), its mass and bin."""
+    from hepbump.bumpnet.scan import format_table, scan_files
+
+    check_outputs((out, _PARQUET), (json_out, _JSON))
+    if plots:
+        plot_dir = plot_dir or _default_plot_dir(out)
+        check_outputs((plot_dir / "x.png", FIGURE_SUFFIXES))
+    net, model_name = _load_model(model)
+    table = scan_files(net, files, exclude_first=exclude_first, progress=show_progress(progress), model_name=model_name)
+    table.write(out)
+    figures = []
+    if plots:
+        from hepbump.bumpnet.plots import plot_scan_row
+
+        for i in range(min(plots, len(table))):
+            path = plot_dir / _plot_name(i + 1, table.names[i])
+            plot_scan_row(table, i, path)
+            figures.append(str(path))
+    write_json(
+        json_out,
+        {
+            "out": str(out),
+            "files": [str(f) for f in files],
+            "model": model_name,
+            "exclude_first": exclude_first,
+            "n_histograms": len(table),
+            "figures": figures,
+            "top": [table.row(i) for i in range(min(top, len(table)))],
+        },
+    )
+    typer.echo(format_table(table, top))
+    typer.echo(f"scanned {len(table)} histograms of {len(files)} file(s) -> {out}")
+    if figures:
+        typer.echo(f"{len(figures)} figures in {plot_dir}")
+
+
+@app.command("gaa")
+@all_or_nothing
+def gaa(
+    scan_file: ScanFileArg,
+    out: Annotated[Path, out_option("Families (.json): members, rejected histograms and settings.")],
+    seed_threshold: Annotated[float, typer.Option("--seed-threshold", help="Z_max of a seed histogram.")] = 5.0,
+    member_threshold: Annotated[float, typer.Option("--member-threshold", help="Z_max of a family member.")] = 5.0,
+    mass_tolerance: Annotated[
+        int, typer.Option("--mass-tolerance", min=0, help="Mass window around the seed, in the seed's bins.")
+    ] = 2,
+    min_size: Annotated[int, typer.Option("--min-size", min=1, help="Independent histograms of a family.")] = 2,
+    same_combination_only: Annotated[
+        bool,
+        typer.Option(
+            "--same-combination-only",
+            help="Deduplicate correlated selections only for the same combination name (default: any combination "
+            "of the family's signature).",
+        ),
+    ] = False,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="Family map Z_max vs mass before/after the GAA (.png/.pdf/.svg).")
+    ] = None,
+    json_out: JsonOption = None,
+) -> None:
+    """Global Analysis Algorithm (paper section 4.2): families of excesses at the same mass and object types."""
+    from hepbump.bumpnet.gaa import GAAConfig, format_families, run_gaa
+    from hepbump.bumpnet.scan import read_scan
+
+    check_outputs((out, _JSON), (plot, FIGURE_SUFFIXES), (json_out, _JSON))
+    config = GAAConfig(
+        seed_threshold=seed_threshold,
+        member_threshold=member_threshold,
+        mass_tolerance_bins=mass_tolerance,
+        min_family_size=min_size,
+        correlated_same_combination_only=same_combination_only,
+    )
+    table = read_scan(scan_file)
+    result = run_gaa(table, config)
+    record = {"scan": str(scan_file), **result.to_dict()}
+    write_json(out, record)
+    if plot is not None:
+        from hepbump.bumpnet.plots import plot_family_map
+
+        plot_family_map(table, result, plot)
+    write_json(
+        json_out,
+        {
+            "scan": str(scan_file),
+            "out": str(out),
+            "n_families": len(result.families),
+            "n_family_histograms": result.n_family_histograms,
+            "families": [
+                {"mass": f.mass, "signature": f.signature, "size": f.size, "members": list(f.names)}
+                for f in result.families
+            ],
+        },
+    )
+    typer.echo(format_families(result))
+    typer.echo(f"-> {out}")
+
+
+@app.command("crosscheck")
+@all_or_nothing
+def crosscheck(
+    scan_file: ScanFileArg,
+    top: Annotated[int, typer.Option("--top", min=1, help="Cross-check the N most significant histograms.")] = 10,
+    width: Annotated[float, typer.Option("--width", help="Signal width in bins.")] = 1.0,
+    n_sigma: Annotated[float, typer.Option("--n-sigma", help="pyhf window half-width in signal sigmas.")] = 2.0,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option("--plot", help="BumpNet Z_max vs LR and pyhf Z, one point per histogram (.png/.pdf/.svg)."),
+    ] = None,
+    plot_dir: Annotated[
+        Optional[Path],
+        typer.Option("--plot-dir", help="Also draw each histogram with its Z panel (BumpNet vs LR) in this directory."),
+    ] = None,
+    progress: ProgressOption = None,
+    json_out: JsonOption = None,
+) -> None:
+    """BumpNet's Z_max of the top histograms next to lr_scan and pyhf at the position BumpNet found."""
+    from hepbump.bumpnet.crosscheck import crosscheck as run_crosscheck
+    from hepbump.bumpnet.crosscheck import format_crosscheck
+    from hepbump.bumpnet.scan import read_scan
+
+    check_outputs((plot, FIGURE_SUFFIXES), (json_out, _JSON))
+    if plot_dir is not None:
+        check_outputs((plot_dir / "x.png", FIGURE_SUFFIXES))
+    table = read_scan(scan_file)
+    rows = run_crosscheck(
+        table, top, width=width, n_sigma=n_sigma, lr_curve=plot_dir is not None, progress=show_progress(progress)
+    )
+    figures = []
+    if plot is not None and rows:
+        from hepbump.bumpnet.plots import plot_crosscheck
+
+        plot_crosscheck(rows, plot)
+        figures.append(str(plot))
+    if plot_dir is not None:
+        from hepbump.bumpnet.plots import plot_scan_row
+
+        for r in rows:
+            path = plot_dir / _plot_name(r.rank, r.name)
+            lr_z = None if r.lr_result is None else r.lr_result.z
+            text = f"LR: Z = {r.lr_z:.2f}, pyhf: Z = {r.pyhf_z:.2f}"
+            plot_scan_row(
+                table,
+                r.rank - 1,
+                path,
+                lr_z=lr_z,
+                background=r.background,
+                text=text,
+                background_label="background fit (sidebands)",
+            )
+            figures.append(str(path))
+    write_json(
+        json_out,
+        {
+            "scan": str(scan_file),
+            "width_bins": width,
+            "n_sigma": n_sigma,
+            "rows": [r.to_dict() for r in rows],
+            "figures": figures,
+        },
+    )
+    typer.echo(format_crosscheck(rows))
