@@ -1,23 +1,31 @@
-"""The end-to-end demo: a falling spectrum with an injected Gaussian, the LR scan, the pyhf check, ROOT + PNG.
+"""The end-to-end demo: both halves of hepbump on freshly generated data, with the shipped networks.
 
-Run it with ``hepbump demo``; everything is generated, nothing is downloaded.
+Run it with ``hepbump demo``; everything is generated, nothing is downloaded. :func:`run_demo` writes into one
+directory:
+
+1. **BumpNet on Dark Machines events.** Events of a DM channel with an injected BSM benchmark (by default the
+   600 GeV leptoquark ``lq600_bmu`` in channel 2b) are generated (``events.root``), histogrammed by the coffea
+   processor (``histograms.root``: objects, exclusive categories, resolution binning), scanned by the shipped
+   BumpNet (``scan.parquet``), grouped into families by the Global Analysis Algorithm (``families.json``,
+   ``family_map.png``), and the top histograms are cross-checked with the likelihood-ratio scan and pyhf
+   (``crosscheck.png``); the most significant histogram is drawn with its Z panel (``top_histogram.png``).
+2. **The ECO/EPO hunt** (when :func:`hepbump.hunt.demo.run_hunt_demo` is available): a few ALP signal events
+   among background events, the EPO pair compatibility, cleaning, TS with its p-value and the mass estimate
+   (``hunt/``).
+
+``summary.json`` and ``report.md`` hold the figures printed by the command.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from hepbump.errors import InputError
-from hepbump.histogram import make_hist
 from hepbump.io.atomic import atomic_path
-from hepbump.io.rootio import write_histograms
-from hepbump.spectra import DijetShape, expected_counts
-from hepbump.stats import gaussian_template, lr_scan, lr_significance_known, pyhf_discovery, window_around
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo"]
 
@@ -26,133 +34,137 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Pseudo-experiment of the demo. Masses in GeV."""
+    """What the demo generates. ``signal`` is a benchmark of :mod:`hepbump.darkmachines.generate.signals` at
+    ``signal_strength`` times its reference cross section; ``n_events`` SM events of ``channel``."""
 
-    mass_min: float = 500.0
-    mass_max: float = 2000.0
-    n_bins: int = 100
-    background_events: float = 1.0e5
-    signal_mass: float = 1212.5
-    signal_events: float = 150.0
-    signal_width_bins: float = 1.0
-    window_sigmas: float = 2.0
+    channel: str = "2b"
+    n_events: int = 10_000
+    signal: str = "lq600_bmu"
+    signal_strength: float = 40.0
+    top: int = 5
+    hunt: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
-        """Refuse settings that would compute nonsense (an InputError naming the setting)."""
-        if not (np.isfinite(self.mass_min) and np.isfinite(self.mass_max) and 0 < self.mass_min < self.mass_max):
-            raise InputError(f"demo mass range must satisfy 0 < min < max, got [{self.mass_min}, {self.mass_max}] GeV")
-        if self.n_bins < 2:
-            raise InputError(f"demo needs at least 2 bins, got {self.n_bins}")
-        if not (np.isfinite(self.signal_mass) and self.mass_min < self.signal_mass < self.mass_max):
-            raise InputError(
-                f"--signal-mass {self.signal_mass:g} GeV is outside the spectrum range "
-                f"({self.mass_min:g}, {self.mass_max:g}) GeV"
-            )
-        for name in ("background_events", "signal_events"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise InputError(f"demo {name.replace('_', ' ')} must be finite and >= 0, got {value}")
-        if not self.background_events > 0:
-            raise InputError("demo background events must be > 0")
-        for name in ("signal_width_bins", "window_sigmas"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise InputError(f"demo {name.replace('_', ' ')} must be finite and > 0, got {value}")
+        from hepbump.darkmachines.generate import SignalInjection
+
+        if self.n_events < 1:
+            raise InputError(f"the demo needs at least one event, got --events {self.n_events}")
+        if self.top < 1:
+            raise InputError(f"--top must be >= 1, got {self.top}")
+        SignalInjection(self.signal, self.signal_strength)  # checks the name and the strength
 
 
-@dataclass(frozen=True)
+@dataclass
 class DemoResult:
-    best_position: float
-    max_local_z: float
-    signal_yield: float
-    signal_yield_error: float
-    pyhf_z: float
-    pyhf_p0: float
-    lr_window_z: float
-    root_file: str
-    png_file: str
-    summary_file: str
+    """Figures of the demo (also in ``summary.json``) and the files written."""
+
+    n_histograms: int
+    top: list[dict[str, Any]]
+    families: list[dict[str, Any]]
+    crosscheck: list[dict[str, Any]]
+    hunt: dict[str, Any] | None
+    files: list[str] = field(default_factory=list)
 
 
-def run_demo(config: DemoConfig, out_dir: str | Path) -> DemoResult:
-    """Generate, scan, cross-check with pyhf, and write ``demo.root``, ``demo_scan.png``, ``summary.json``."""
-    from hepbump.plotting import plot_scan
+def _bumpnet_half(config: DemoConfig, out: Path, progress: bool) -> dict[str, Any]:
+    from hepbump.bumpnet import BumpNet
+    from hepbump.bumpnet.crosscheck import crosscheck
+    from hepbump.bumpnet.gaa import run_gaa
+    from hepbump.bumpnet.plots import plot_crosscheck, plot_family_map, plot_scan_row
+    from hepbump.bumpnet.scan import scan_files
+    from hepbump.darkmachines.generate import DMGeneratorConfig, SignalInjection, write_sample
+    from hepbump.darkmachines.histograms import HistogramConfig
+    from hepbump.io.rootio import write_histograms
+    from processors.darkmachines import run_histograms
+    from processors.runner import RunOptions
 
-    out_dir = Path(out_dir)
-    rng = np.random.default_rng(config.seed)
-    edges = np.linspace(config.mass_min, config.mass_max, config.n_bins + 1)
-    shape = DijetShape()
-    background = expected_counts(edges, shape.unnormalised, total=config.background_events)
-    sigma_true = config.signal_width_bins * float(np.diff(edges).mean())
-    signal = config.signal_events * gaussian_template(edges, config.signal_mass, sigma_true)
-    data = rng.poisson(background + signal).astype(float)
-    log.info(
-        "generated %d events (%.0f background, %.0f signal at %.0f GeV)",
-        data.sum(),
-        background.sum(),
-        signal.sum(),
-        config.signal_mass,
+    events, hists = out / "events.root", out / "histograms.root"
+    generator = DMGeneratorConfig(
+        channel=config.channel,
+        n_events=config.n_events,
+        signals=(SignalInjection(config.signal, config.signal_strength),),
+        seed=config.seed,
     )
+    write_sample(generator, events, progress=progress)
+    result = run_histograms({config.channel: [str(events)]}, HistogramConfig(channel=config.channel), RunOptions())
+    write_histograms(hists, result.hists, result.metadata)
+    log.info("%d histograms from %d events", len(result.hists), config.n_events)
 
-    scan = lr_scan((data, edges), width=config.signal_width_bins)
-    j = scan.best_index
-    window = window_around(edges, scan.best_position, float(scan.sigma[j]), config.window_sigmas)
-    template = gaussian_template(edges, scan.best_position, float(scan.sigma[j]))
-    check = pyhf_discovery(data, scan.background, template, window=window)
-    lr_window = lr_significance_known(
-        (data[window], edges[window.start : window.stop + 1]), scan.background[window], template[window]
-    )
-    log.info(
-        "LR scan: max local Z = %.2f at %.1f GeV; pyhf window Z = %.2f (LR on the same window %.2f)",
-        scan.max_z,
-        scan.best_position,
-        check.z,
-        float(lr_window.z[0]),
-    )
-
-    summary = {
-        "config": asdict(config),
-        "best_position_GeV": scan.best_position,
-        "max_local_z": scan.max_z,
-        "signal_yield": float(scan.signal_yield[j]),
-        "signal_yield_error": float(scan.signal_yield_error[j]),
-        "pyhf_window": [float(edges[window.start]), float(edges[window.stop])],
-        "pyhf_z": check.z,
-        "pyhf_p0": check.p0,
-        "lr_window_z": float(lr_window.z[0]),
+    table = scan_files(BumpNet.pretrained(), [hists], progress=progress, model_name="shipped")
+    table.write(out / "scan.parquet")
+    families = run_gaa(table)
+    with atomic_path(out / "families.json") as tmp:
+        tmp.write_text(json.dumps(families.to_dict(), indent=1) + "\n")
+    plot_family_map(table, families, out / "family_map.png")
+    rows = crosscheck(table, config.top)
+    plot_crosscheck(rows, out / "crosscheck.png")
+    plot_scan_row(table, 0, out / "top_histogram.png")
+    top = [
+        {"name": table.names[i], "z_max": float(table.z_max[i]), "mass_gev": float(table.masses[i])}
+        for i in range(min(config.top, len(table)))
+    ]
+    return {
+        "n_histograms": len(table),
+        "top": top,
+        "families": [f.to_dict() for f in families.families if f.accepted],
+        "crosscheck": [r.to_dict() for r in rows],
     }
-    hists = {
-        "data": make_hist(data, edges, name="mass", label="m [GeV]"),
-        "background_fit": make_hist(scan.background, edges, np.zeros_like(data), name="mass", label="m [GeV]"),
-        "background_truth": make_hist(background, edges, np.zeros_like(data), name="mass", label="m [GeV]"),
-        "local_z": make_hist(scan.z, edges, np.zeros_like(data), name="mass", label="m [GeV]"),
-    }
-    meta = {name: {"demo": True, "seed": config.seed} for name in hists}
-    meta["data"]["scan"] = {k: v for k, v in summary.items() if k != "config"}
-    root_file = out_dir / "demo.root"
-    png_file = out_dir / "demo_scan.png"
-    summary_file = out_dir / "summary.json"
-    write_histograms(root_file, hists, meta)
-    plot_scan(
-        (data, edges),
-        scan,
-        png_file,
-        truth_mass=config.signal_mass,
-        title="hepbump demo: dijet-like background + injected Gaussian",
-        extra_z={"pyhf Z (window, fitted bkg)": check.z},
-    )
-    with atomic_path(summary_file) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    return DemoResult(
-        scan.best_position,
-        scan.max_z,
-        float(scan.signal_yield[j]),
-        float(scan.signal_yield_error[j]),
-        check.z,
-        check.p0,
-        float(lr_window.z[0]),
-        str(root_file),
-        str(png_file),
-        str(summary_file),
-    )
+
+
+def _hunt_half(out: Path, seed: int) -> dict[str, Any] | None:
+    try:
+        from hepbump.hunt.demo import run_hunt_demo
+    except ImportError:  # the hunt half of the demo is optional
+        return None
+    return run_hunt_demo(out / "hunt", seed=seed).summary
+
+
+def _num(x: float | None) -> str:
+    return "failed" if x is None else f"{x:.2f}"
+
+
+def _report(config: DemoConfig, result: DemoResult) -> str:
+    lines = [
+        "# hepbump demo",
+        "",
+        f"BumpNet on {config.n_events} Dark Machines events of channel {config.channel} with {config.signal} "
+        f"injected at {config.signal_strength:g} x its reference cross section: {result.n_histograms} histograms.",
+        "",
+        "| rank | histogram | Z_max (BumpNet) | mass [GeV] |",
+        "|---|---|---|---|",
+        *(f"| {i + 1} | {t['name']} | {t['z_max']:.2f} | {t['mass_gev']:.0f} |" for i, t in enumerate(result.top)),
+        "",
+        f"Global Analysis Algorithm: {len(result.families)} families.",
+        *(
+            f"- {f['size']} histograms at {f['mass']:.0f} GeV ({f['signature']}): "
+            + ", ".join(m["name"] for m in f["members"])
+            for f in result.families
+        ),
+        "",
+        "| histogram | BumpNet Z | LR scan Z | pyhf Z |",
+        "|---|---|---|---|",
+        *(
+            f"| {c['name']} | {_num(c['bumpnet_z'])} | {_num(c['lr_z'])} | {_num(c['pyhf_z'])} |"
+            for c in result.crosscheck
+        ),
+    ]
+    if result.hunt is not None:
+        lines += ["", "ECO/EPO hunt:", "", "```", json.dumps(result.hunt, indent=1), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(config: DemoConfig, out_dir: str | Path, *, progress: bool = False) -> DemoResult:
+    """Run both halves of the demo into ``out_dir`` (see the module docstring)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dm = _bumpnet_half(config, out, progress)
+    hunt = _hunt_half(out, config.seed) if config.hunt else None
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    result = DemoResult(dm["n_histograms"], dm["top"], dm["families"], dm["crosscheck"], hunt, files)
+    summary = {"config": asdict(config), **asdict(result)}
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text(_report(config, result))
+    return result

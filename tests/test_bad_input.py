@@ -197,8 +197,10 @@ def test_nonsense_settings_are_refused_by_the_library():
     from hepbump.demo import DemoConfig
     from hepbump.stats import window_around
 
-    with pytest.raises(InputError, match=r"--signal-mass 5000 GeV is outside the spectrum range \(500, 2000\)"):
-        DemoConfig(signal_mass=5000.0)
+    with pytest.raises(InputError, match=r"unknown|benchmark"):
+        DemoConfig(signal="lq9000_bmu")
+    with pytest.raises(InputError, match=r"strength must be a finite number >= 0"):
+        DemoConfig(signal_strength=-1.0)
     with pytest.raises(InputError, match=r"--events\) must be a positive integer, got 0"):
         DMGeneratorConfig(n_events=0)
     with pytest.raises(InputError, match=r"--n-sigma"):
@@ -363,9 +365,9 @@ def test_cli_stats_scan_failing_late_leaves_no_plot(hist_file, tmp_path):
     assert listing(tmp_path) == ["scan.json"]
 
 
-def test_cli_demo_signal_mass_outside_the_spectrum(tmp_path):
-    r = hepbump("demo", "-o", "out", "--signal-mass", "5000", cwd=tmp_path)
-    assert_user_error(r, "--signal-mass 5000 GeV is outside the spectrum range")
+def test_cli_demo_unknown_signal(tmp_path):
+    r = hepbump("demo", "-o", "out", "--signal", "lq9000_bmu:1", cwd=tmp_path)
+    assert_user_error(r, "lq9000_bmu")
     assert not (tmp_path / "out").exists() or listing(tmp_path / "out") == []
 
 

@@ -6,44 +6,62 @@ from typer.testing import CliRunner
 
 from hepbump.cli import app, main
 from hepbump.histogram import make_hist
-from hepbump.io.rootio import read_histograms, read_metadata, write_histograms
+from hepbump.io.rootio import read_histograms, write_histograms
 from hepbump.stats import gaussian_template
 
 runner = CliRunner()
 
 
+#: A CI-sized demo: the injected leptoquark still stands out (the default uses 10,000 events).
+DEMO_ARGS = ["--events", "5000", "--signal", "lq600_bmu:80", "--top", "2", "--no-hunt"]
+
+
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["--seed", "1", "demo", "-o", str(out), "--json", str(out / "result.json")])
+    args = ["--seed", "1", "demo", "-o", str(out), *DEMO_ARGS, "--json", str(out / "result.json")]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return out, result.output
 
 
-def test_demo_writes_root_png_and_summary(demo_dir):
+def test_demo_runs_the_bumpnet_chain(demo_dir):
+    """Events -> coffea histograms -> BumpNet scan -> GAA -> LR/pyhf cross-check: the leptoquark is found."""
     out, output = demo_dir
-    hists = read_histograms(out / "demo.root")
-    assert {"data", "background_fit", "background_truth", "local_z"} <= set(hists)
+    for name in (
+        "events.root",
+        "histograms.root",
+        "scan.parquet",
+        "families.json",
+        "family_map.png",
+        "crosscheck.png",
+        "top_histogram.png",
+        "summary.json",
+        "report.md",
+    ):
+        assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
-    assert abs(summary["best_position_GeV"] - 1212.5) <= 15.0
-    assert summary["max_local_z"] > 4.0
-    assert summary["pyhf_z"] == pytest.approx(summary["lr_window_z"], abs=1e-3)
-    assert read_metadata(out / "demo.root")["data"]["scan"]["max_local_z"] == summary["max_local_z"]
-    png = (out / "demo_scan.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
-    assert "max local Z" in output
+    assert summary["n_histograms"] == len(read_histograms(out / "histograms.root")) > 100
+    best = summary["top"][0]
+    assert best["z_max"] > 5
+    assert any(abs(f["mass"] - 600.0) < 60.0 for f in summary["families"])  # the leptoquark's family
+    check = summary["crosscheck"][0]
+    assert check["lr_z"] > 5 and check["pyhf_z"] > 5  # the exact fits agree that it is an excess
     result = json.loads((out / "result.json").read_text())
-    assert result["max_local_z"] == summary["max_local_z"] and result["seed"] == 1
-    assert f"max local Z = {result['max_local_z']:.2f} at {result['best_position']:.1f} GeV" in output
-    assert f"pyhf discovery test in the window: Z = {result['pyhf_z']:.2f}" in output
+    assert result["top"] == summary["top"]
+    assert f"Z_max = {best['z_max']:.2f} at {best['mass_gev']:.0f} GeV" in output
+    png = (out / "top_histogram.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_demo_is_reproducible_by_seed(demo_dir, tmp_path):
     out, _ = demo_dir
-    runner.invoke(app, ["demo", "--seed", "1", "--out", str(tmp_path)])
-    np.testing.assert_array_equal(
-        read_histograms(tmp_path / "demo.root")["data"].values(), read_histograms(out / "demo.root")["data"].values()
-    )
+    r = runner.invoke(app, ["demo", "--seed", "1", "--out", str(tmp_path), *DEMO_ARGS])
+    assert r.exit_code == 0, r.output
+    a, b = read_histograms(tmp_path / "histograms.root"), read_histograms(out / "histograms.root")
+    assert a.keys() == b.keys()
+    name = json.loads((out / "summary.json").read_text())["top"][0]["name"]
+    np.testing.assert_array_equal(a[name].values(), b[name].values())
 
 
 def test_stats_scan_and_pyhf_commands(tmp_path):

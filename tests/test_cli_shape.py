@@ -86,7 +86,7 @@ def test_command_tree():
     top = typer.main.get_command(app)
     assert set(top.commands) == {"demo", "stats", "dm", "alp", "bumpnet"}
     assert set(top.commands["dm"].commands) == {"generate", "convert", "histograms"}
-    assert set(top.commands["bumpnet"].commands) == {"mothers", "data", "train", "scan", "gaa", "crosscheck"}
+    assert set(top.commands["bumpnet"].commands) == {"mothers", "data", "train", "scan", "gaa", "crosscheck", "evaluate"}
     assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features", "hunt", "train"}
     assert set(top.commands["stats"].commands) == {"scan", "pyhf"}
     for group in ("dm", "alp", "stats"):

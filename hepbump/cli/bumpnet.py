@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from hepbump.cli import bumpnet_evaluate as _bumpnet_evaluate
 from hepbump.cli.common import (
     FIGURE_SUFFIXES,
     JsonOption,
@@ -369,3 +370,6 @@ def crosscheck(
         },
     )
     typer.echo(format_crosscheck(rows))
+
+
+app.command("evaluate")(_bumpnet_evaluate.evaluate)

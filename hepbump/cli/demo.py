@@ -1,7 +1,8 @@
-"""``hepbump demo``: the end-to-end demo on generated data."""
+"""``hepbump demo``: both halves of hepbump end to end on generated data (:mod:`hepbump.demo`)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -9,48 +10,66 @@ from typing import Annotated
 import typer
 
 from hepbump.cli.common import (
-    FIGURE_SUFFIXES,
     JSON_SUFFIXES,
     JsonOption,
+    ProgressOption,
     SeedOption,
-    all_or_nothing,
     check_outputs,
     out_option,
     resolve_seed,
+    show_progress,
     write_json,
 )
 
 __all__ = ["demo"]
 
 
-@all_or_nothing
 def demo(
     ctx: typer.Context,
     out: Annotated[Path, out_option("Output directory.")] = Path("demo"),
-    signal_events: Annotated[float, typer.Option(help="Injected signal events.")] = 150.0,
-    signal_mass: Annotated[float, typer.Option(help="Injected signal mass [GeV].")] = 1212.5,
+    channel: Annotated[str, typer.Option("--channel", help="Dark Machines channel.")] = "2b",
+    events: Annotated[int, typer.Option("--events", help="SM events to generate.")] = 10_000,
+    signal: Annotated[str, typer.Option("--signal", help="Injected BSM benchmark, NAME[:STRENGTH].")] = "lq600_bmu:40",
+    top: Annotated[int, typer.Option("--top", help="Histograms cross-checked with the LR scan and pyhf.")] = 5,
+    hunt: Annotated[bool, typer.Option("--hunt/--no-hunt", help="Also run the ECO/EPO hunt half.")] = True,
     seed: SeedOption = None,
+    progress: ProgressOption = None,
     json_out: JsonOption = None,
 ) -> None:
-    """Generate a falling spectrum with an injected Gaussian, run the LR scan and the pyhf check, and write
-    OUT/demo.root, OUT/demo_scan.png and OUT/summary.json."""
+    """Generate DM events with an injected signal, histogram them (coffea), scan with BumpNet, group with the GAA,
+    cross-check with the LR scan and pyhf, then run a short ECO/EPO hunt; figures and a report in OUT."""
+    from hepbump.darkmachines.generate import SignalInjection
     from hepbump.demo import DemoConfig, run_demo
 
-    check_outputs(
-        (out / "demo.root", (".root",)),
-        (out / "demo_scan.png", FIGURE_SUFFIXES),
-        (out / "summary.json", JSON_SUFFIXES),
-        (json_out, JSON_SUFFIXES),
+    if out.exists() and not out.is_dir():
+        from hepbump.errors import OutputError
+
+        raise OutputError(f"{out}: not a directory")
+    check_outputs((out / "summary.json", JSON_SUFFIXES), (json_out, JSON_SUFFIXES))
+    injection = SignalInjection.parse(signal)
+    config = DemoConfig(
+        channel=channel,
+        n_events=events,
+        signal=injection.name,
+        signal_strength=injection.strength,
+        top=top,
+        hunt=hunt,
+        seed=resolve_seed(ctx, seed),
     )
-    config = DemoConfig(signal_events=signal_events, signal_mass=signal_mass, seed=resolve_seed(ctx, seed))
-    result = run_demo(config, out)
-    write_json(
-        json_out, dict(asdict(result), injected_mass=signal_mass, injected_events=signal_events, seed=config.seed)
-    )
-    typer.echo(
-        f"LR scan: max local Z = {result.max_local_z:.2f} at {result.best_position:.1f} GeV "
-        f"(injected {signal_mass:g} GeV); fitted yield {result.signal_yield:.1f} +- {result.signal_yield_error:.1f}\n"
-        f"pyhf discovery test in the window: Z = {result.pyhf_z:.2f} (p0 = {result.pyhf_p0:.2e}); "
-        f"hepbump LR on the same window: Z = {result.lr_window_z:.2f}\n"
-        f"wrote {result.root_file}, {result.png_file}, {result.summary_file}"
-    )
+    result = run_demo(config, out, progress=show_progress(progress))
+    write_json(json_out, asdict(result))
+    best = result.top[0]
+    lines = [
+        f"BumpNet: {result.n_histograms} histograms; most significant {best['name']} with Z_max = "
+        f"{best['z_max']:.2f} at {best['mass_gev']:.0f} GeV",
+        f"GAA: {len(result.families)} families"
+        + "".join(f"; {f['size']} histograms at {f['mass']:.0f} GeV" for f in result.families),
+    ]
+    for c in result.crosscheck[:3]:
+        lr = "failed" if c["lr_z"] is None else f"{c['lr_z']:.2f}"
+        ph = "failed" if c["pyhf_z"] is None else f"{c['pyhf_z']:.2f}"
+        lines.append(f"cross-check {c['name']}: BumpNet Z {c['bumpnet_z']:.2f}, LR scan Z {lr}, pyhf Z {ph}")
+    if result.hunt is not None:
+        lines.append(f"hunt: {json.dumps(result.hunt)}")
+    lines.append(f"wrote {len(result.files)} files to {out} (report.md, summary.json)")
+    typer.echo("\n".join(lines))
