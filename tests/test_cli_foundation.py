@@ -54,6 +54,15 @@ def test_demo_runs_the_bumpnet_chain(demo_dir):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_demo_hunt_half(tmp_path):
+    """The second half alone (--hunt, with the BumpNet half on a tiny sample): TS, Z and a mass estimate."""
+    r = runner.invoke(app, ["demo", "-o", str(tmp_path), "--events", "1000", "--top", "1", "--seed", "2"])
+    assert r.exit_code == 0, r.output
+    hunt = json.loads((tmp_path / "summary.json").read_text())["hunt"]
+    assert hunt["TS"] >= 1 and 0 <= hunt["p_value"] <= 1 and (tmp_path / "hunt" / "hunt.png").is_file()
+    assert "TS = " in r.stdout and "m_a = " in r.stdout
+
+
 def test_demo_is_reproducible_by_seed(demo_dir, tmp_path):
     out, _ = demo_dir
     r = runner.invoke(app, ["demo", "--seed", "1", "--out", str(tmp_path), *DEMO_ARGS])

@@ -32,6 +32,7 @@ WRITERS = [
     ("alp", "features"),
     ("alp", "bmesons"),
     ("alp", "train"),
+    ("alp", "reproduce"),
 ]
 REPORTERS = [*WRITERS, ("stats", "scan"), ("stats", "pyhf"), ("alp", "hunt")]
 COFFEA = [("dm", "histograms"), ("alp", "features"), ("alp", "hunt")]
@@ -43,6 +44,7 @@ PROGRESS = [
     ("alp", "bmesons"),
     ("alp", "hunt"),
     ("alp", "train"),
+    ("alp", "reproduce"),
 ]
 
 
@@ -86,8 +88,16 @@ def test_command_tree():
     top = typer.main.get_command(app)
     assert set(top.commands) == {"demo", "stats", "dm", "alp", "bumpnet"}
     assert set(top.commands["dm"].commands) == {"generate", "convert", "histograms"}
-    assert set(top.commands["bumpnet"].commands) == {"mothers", "data", "train", "scan", "gaa", "crosscheck", "evaluate"}
-    assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features", "hunt", "train"}
+    assert set(top.commands["bumpnet"].commands) == {
+        "mothers",
+        "data",
+        "train",
+        "scan",
+        "gaa",
+        "crosscheck",
+        "evaluate",
+    }
+    assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features", "hunt", "train", "reproduce"}
     assert set(top.commands["stats"].commands) == {"scan", "pyhf"}
     for group in ("dm", "alp", "stats"):
         r = runner.invoke(app, [group, "--help"])

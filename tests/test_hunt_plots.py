@@ -33,3 +33,32 @@ def test_roc_map_and_scan_figures(tmp_path):
     th = np.linspace(0.1, 0.9, 5)
     plot_threshold_scan({"toy": (th, th * (1 - th))}, tmp_path / "scan.svg")
     assert all((tmp_path / n).stat().st_size > 0 for n in ("roc.png", "map.png", "scan.svg"))
+
+
+def test_reproduction_figures(tmp_path):
+    from hepbump.hunt.metrics import pair_roc
+    from hepbump.hunt.plots import (
+        plot_coverage_panels,
+        plot_inference_scaling,
+        plot_pair_rocs,
+        plot_scan_panels,
+        plot_sensitivity_maps,
+        plot_ts_distributions,
+    )
+
+    rng = np.random.default_rng(2)
+    pb, ps = np.array([0.2, 0.5, 0.3]), np.array([0.1, 0.2, 0.3, 0.4])
+    plot_ts_distributions({"ECO": (pb, ps), "bump": (ps, pb)}, tmp_path / "ts.png", notes={"ECO": "<Z>_s = 1"})
+    mb, ms = np.linspace(0, 6, 4), np.linspace(0, 4, 3)
+    v = mb[:, None] - ms[None, :]
+    plot_sensitivity_maps(mb, ms, {"a": v, "b": -v}, tmp_path / "maps.png", diverging=True)
+    roc = pair_roc(rng.normal(1, 1, 200), rng.normal(0, 1, 200))
+    pts = (np.array([0.5, 0.9]), np.array([0.2, 0.6]))
+    plot_pair_rocs({"1 GeV": {"EPO": roc, "ECO": roc}}, tmp_path / "roc.png", points={"1 GeV": pts}, title="t")
+    th = np.linspace(0.4, 0.9, 6)
+    plot_scan_panels({"x": {"EPO, mu_b = 2": (th, th), "ECO, mu_b = 2": (th, 1 - th)}}, tmp_path / "scan.png")
+    lev = np.linspace(0, 1, 11)
+    plot_coverage_panels({"4s+1b": {"correct": (lev, lev**1.1)}, "3s+2b": {"all": (lev, lev)}}, tmp_path / "cov.png")
+    n = np.arange(1, 6)
+    plot_inference_scaling(n, 0.1 / np.sqrt(n), 0.12 / np.sqrt(n), tmp_path / "n.png", title="t")
+    assert all(p.stat().st_size > 0 for p in tmp_path.iterdir()) and len(list(tmp_path.iterdir())) == 6

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -69,7 +68,7 @@ def demo(
         lr = "failed" if c["lr_z"] is None else f"{c['lr_z']:.2f}"
         ph = "failed" if c["pyhf_z"] is None else f"{c['pyhf_z']:.2f}"
         lines.append(f"cross-check {c['name']}: BumpNet Z {c['bumpnet_z']:.2f}, LR scan Z {lr}, pyhf Z {ph}")
-    if result.hunt is not None:
-        lines.append(f"hunt: {json.dumps(result.hunt)}")
+    if result.hunt_text is not None:
+        lines.append(result.hunt_text)
     lines.append(f"wrote {len(result.files)} files to {out} (report.md, summary.json)")
     typer.echo("\n".join(lines))

@@ -1,5 +1,6 @@
-"""``hepbump alp hunt`` and ``hepbump alp train``: the ECO/EPO hunt on event files and the training of its
-networks. Attach to the ``alp`` group with :func:`register` (``register(app)`` in :mod:`hepbump.cli.alp`)."""
+"""``hepbump alp hunt``, ``hepbump alp train`` and ``hepbump alp reproduce``: the ECO/EPO hunt on event files,
+the training of its networks and the reproduction of the paper's tables and figures. Attach to the ``alp`` group
+with :func:`register` (``register(app)`` in :mod:`hepbump.cli.alp`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from hepbump.cli.common import (
 )
 from hepbump.errors import InputError
 
-__all__ = ["hunt", "train", "register", "TRAIN_WHAT"]
+__all__ = ["hunt", "train", "reproduce", "register", "TRAIN_WHAT"]
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,68 @@ def train(
     )
 
 
+def reproduce(
+    ctx: typer.Context,
+    *,
+    out: Annotated[Path, out_option("Output directory for the tables, figures, CSVs and reproduce.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="CI sizes: tiny samples, one training seed.")] = False,
+    use_shipped: Annotated[
+        bool, typer.Option("--use-shipped", help="Evaluate the shipped networks instead of training.")
+    ] = False,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", min=1, help="Training processes (default 2, --quick 1: here).")
+    ] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads per training process.")] = 1,
+    seed: SeedOption = None,
+    progress: ProgressOption = None,
+    json_out: JsonOption = None,
+) -> None:
+    """Reproduce the ECO/EPO paper: Tables 1-2 (mean +- std over 3 training seeds) and Figs. 3-8, 10-12 as
+    PNG + CSV for good-ref and poor-ref, with fidelity.csv comparing to the paper's numbers.
+
+    Trains every network (posterior, ECO, EPO) unless --use-shipped. Files appear one by one as they are
+    done (a long run keeps what it has finished); reproduce.json is written last.
+    """
+    from hepbump.hunt.reproduce import ReproduceConfig
+    from hepbump.hunt.reproduce import reproduce as run_reproduce
+
+    names = ["table1.csv", "table2.csv", "fidelity.csv", "reproduce.json", "fig3_ts_distributions.png"]
+    check_outputs(*((out / n, (Path(n).suffix,)) for n in names), (json_out, JSON_SUFFIXES))
+    overrides = {"use_shipped": use_shipped, "threads": threads, **({} if workers is None else {"workers": workers})}
+    config = ReproduceConfig.quick_config(**overrides) if quick else ReproduceConfig(**overrides)
+    result = run_reproduce(config, out, seed=resolve_seed(ctx, seed), progress=show_progress(progress))
+    write_json(json_out, result.to_dict())
+    typer.echo(_reproduce_report(result))
+
+
+def _reproduce_report(result) -> str:
+    lines = [f"{'table':<22}{'resolution':<11}{'m_a':>5}{'AUC':>16}{'paper':>8}{'1/eps_b(0.8)':>15}{'(0.9)':>14}"]
+    for name, table in (("ECO (table 1)", result.table1), ("EPO (table 2)", result.table2)):
+        for r in table:
+            std = "" if r["auc_std"] is None else f" +- {r['auc_std']:.3f}"
+            rej = [
+                f"{r[k + '_mean']:.1f}" + ("" if r[k + "_std"] is None else f" +- {r[k + '_std']:.1f}")
+                for k in ("rejection_eps_s_0.8", "rejection_eps_s_0.9")
+            ]
+            paper = "" if r["paper_auc"] is None else f"{r['paper_auc']:.3f}"
+            lines.append(
+                f"{name:<22}{r['resolution']:<11}{r['m_a_gev']:>5g}{r['auc_mean']:>8.4f}{std:<8}{paper:>8}"
+                f"{rej[0]:>15}{rej[1]:>14}"
+            )
+    for r in result.fig3:
+        lines.append(
+            f"Fig. 3 {r['method']:<5} <Z>_s = {r['Z_mean']:.2f}, -<ln p>_s = {r['minus_ln_p_mean']:.2f} "
+            f"(eq. 4: -<L_p>_s = {r['minus_Lp_mean_eq4']:.2f}), W = {r['wasserstein']:.3f}"
+        )
+    misses = result.misses
+    lines.append(f"fidelity: {len(result.fidelity) - len(misses)} of {len(result.fidelity)} checks met")
+    lines += [f"  miss: {m['check']}: {m['value']:.4g} vs {m['target']:.4g} ({m['note']})" for m in misses]
+    lines.append(f"wrote {len(result.files)} files to {result.out_dir} in {result.timings['total']:.0f} s")
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``hunt`` and ``train`` to the ``alp`` command group."""
+    """Attach ``hunt``, ``train`` and ``reproduce`` to the ``alp`` command group."""
     app.command("hunt")(hunt)
     app.command("train")(train)
+    app.command("reproduce")(reproduce)

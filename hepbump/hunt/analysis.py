@@ -28,9 +28,16 @@ from typing import Any
 import numpy as np
 
 from hepbump.errors import InputError
-from hepbump.hunt.bumphunt import bump_hunt
-from hepbump.hunt.clean import DEFAULT_THRESHOLD, CleaningResult, clean
-from hepbump.hunt.metrics import POOL_QUANTILE, p_values, pseudo_experiments, significance, ts_distribution
+from hepbump.hunt.bumphunt import bump_hunt, bump_hunt_ts, window_counts_many
+from hepbump.hunt.clean import DEFAULT_THRESHOLD, CleaningResult, clean, clean_many
+from hepbump.hunt.metrics import (
+    POOL_QUANTILE,
+    PseudoExperiments,
+    p_values,
+    pseudo_experiments,
+    significance,
+    ts_distribution,
+)
 from hepbump.hunt.posterior import MassPosterior, combine_log_posteriors, trapezoid_log_weights
 
 __all__ = [
@@ -42,6 +49,9 @@ __all__ = [
     "background_ts",
     "hunt",
     "pool_ts",
+    "PoolCleaningTS",
+    "PoolBumpTS",
+    "experiment_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -262,20 +272,83 @@ def hunt(
     )
 
 
-def pool_ts(compatibility: np.ndarray, n_background: int, threshold: float = DEFAULT_THRESHOLD):
+def experiment_rows(pe: PseudoExperiments, n_background: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the joint pool (background pool first, ``n_background`` events, then the signal pool) of every
+    pseudo-experiment, padded: (E, K) indices (-1 beyond an experiment's events; its background events first,
+    then its signal events, in the order of ``pe``) and (E,) numbers of events.
+
+    >>> from hepbump.hunt.metrics import PseudoExperiments
+    >>> pe = PseudoExperiments(2, np.array([4, 1]), np.array([0, 1]), np.array([0]), np.array([0]),
+    ...                        np.array([1, 1]), np.array([1, 0]), 1.0, 0.5)
+    >>> rows, n = experiment_rows(pe, 5)
+    >>> rows.tolist(), n.tolist()
+    ([[4, 5], [1, -1]], [2, 1])
+    """
+    rows = np.r_[np.asarray(pe.background, np.int64), int(n_background) + np.asarray(pe.signal, np.int64)]
+    exp = np.r_[np.asarray(pe.background_experiment, np.int64), np.asarray(pe.signal_experiment, np.int64)]
+    order = np.argsort(exp, kind="stable")
+    rows, exp = rows[order], exp[order]
+    sizes = np.bincount(exp, minlength=pe.n_experiments).astype(np.int64)
+    start = np.r_[0, np.cumsum(sizes)[:-1]]
+    out = np.full((pe.n_experiments, int(sizes.max(initial=0))), -1, dtype=np.int64)
+    out[exp, np.arange(rows.size) - start[exp]] = rows
+    return out, sizes
+
+
+class PoolCleaningTS:
     """The TS function of :mod:`hepbump.hunt.metrics` (``ts(background_idx, signal_idx) -> int``) for pools whose
     joint compatibility matrix is ``compatibility`` (background pool first, ``n_background`` events, then the
-    signal pool): cleaning of the experiment's sub-matrix.
+    signal pool): cleaning of the experiment's sub-matrix. :meth:`many` gives the TS of all pseudo-experiments
+    at once (:func:`~hepbump.hunt.clean.clean_many`), which :mod:`hepbump.hunt.metrics` uses when present."""
+
+    def __init__(self, compatibility: np.ndarray, n_background: int, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.compatibility = np.asarray(compatibility, dtype=np.float64)
+        self.n_background = int(n_background)
+        self.threshold = float(threshold)
+
+    def __call__(self, background_idx: np.ndarray, signal_idx: np.ndarray) -> int:
+        idx = np.r_[background_idx, self.n_background + np.asarray(signal_idx)].astype(np.int64)
+        return clean(self.compatibility[np.ix_(idx, idx)], self.threshold).ts
+
+    def many(self, pe: PseudoExperiments, chunk: int = 4096) -> np.ndarray:
+        rows, sizes = experiment_rows(pe, self.n_background)
+        out = np.empty(rows.shape[0], dtype=np.int64)
+        for a in range(0, rows.shape[0], chunk):
+            r = np.maximum(rows[a : a + chunk], 0)
+            out[a : a + chunk] = clean_many(
+                self.compatibility[r[:, :, None], r[:, None, :]], sizes[a : a + chunk], self.threshold
+            )
+        return out
+
+
+class PoolBumpTS:
+    """The bump hunt's TS (largest window count, ``n_sub`` subintervals) of pool events with diphoton masses
+    ``m_gg_background`` and ``m_gg_signal`` (GeV); :meth:`many`: all pseudo-experiments at once."""
+
+    def __init__(self, m_gg_background: np.ndarray, m_gg_signal: np.ndarray, n_sub: int) -> None:
+        self.m_gg_background = np.asarray(m_gg_background, dtype=np.float64).reshape(-1)
+        self.m_gg = np.r_[self.m_gg_background, np.asarray(m_gg_signal, dtype=np.float64).reshape(-1)]
+        self.n_sub = int(n_sub)
+
+    def __call__(self, background_idx: np.ndarray, signal_idx: np.ndarray) -> int:
+        idx = np.r_[background_idx, self.m_gg_background.size + np.asarray(signal_idx)].astype(np.int64)
+        return bump_hunt_ts(self.m_gg[idx], self.n_sub)
+
+    def many(self, pe: PseudoExperiments) -> np.ndarray:
+        rows = np.r_[np.asarray(pe.background, np.int64), self.m_gg_background.size + np.asarray(pe.signal, np.int64)]
+        exp = np.r_[np.asarray(pe.background_experiment, np.int64), np.asarray(pe.signal_experiment, np.int64)]
+        counts = window_counts_many(self.m_gg[rows], exp, pe.n_experiments, self.n_sub)
+        return counts.max(axis=1, initial=0)
+
+
+def pool_ts(compatibility: np.ndarray, n_background: int, threshold: float = DEFAULT_THRESHOLD) -> PoolCleaningTS:
+    """The TS function of :mod:`hepbump.hunt.metrics` (``ts(background_idx, signal_idx) -> int``) for pools whose
+    joint compatibility matrix is ``compatibility`` (background pool first, ``n_background`` events, then the
+    signal pool): cleaning of the experiment's sub-matrix (a :class:`PoolCleaningTS`).
 
     >>> c = np.full((4, 4), 0.1); c[2:, 2:] = 0.9
     >>> ts = pool_ts(c, 2)
     >>> ts(np.array([0, 1]), np.array([0, 1]))
     2
     """
-    c = np.asarray(compatibility, dtype=np.float64)
-
-    def ts(background_idx: np.ndarray, signal_idx: np.ndarray) -> int:
-        idx = np.r_[background_idx, n_background + np.asarray(signal_idx)]
-        return clean(c[np.ix_(idx, idx)], threshold).ts
-
-    return ts
+    return PoolCleaningTS(compatibility, n_background, threshold)

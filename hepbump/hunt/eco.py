@@ -122,11 +122,19 @@ class EcoClassifier:
             raise InputError(f"{za.shape[0]} events a but {zb.shape[0]} events b")
         return 0.5 * (self._prob(za, zb) + self._prob(zb, za))
 
-    def matrix(self, features: np.ndarray) -> np.ndarray:
-        """(n, n) symmetric compatibility matrix C_ij of all pairs of a sample, one batched evaluation."""
+    def matrix(self, features: np.ndarray, *, chunk_rows: int | None = None) -> np.ndarray:
+        """(n, n) symmetric compatibility matrix C_ij of all pairs of a sample, one batched evaluation (or one
+        per ``chunk_rows`` rows of the matrix, which bounds the memory for large samples)."""
         z = self._z(features)
         n = z.shape[0]
-        s = self._prob(np.repeat(z, n, axis=0), np.tile(z, (n, 1))).reshape(n, n)
+        if chunk_rows is None:
+            s = self._prob(np.repeat(z, n, axis=0), np.tile(z, (n, 1))).reshape(n, n)
+        else:
+            step = max(1, int(chunk_rows))
+            s = np.empty((n, n), dtype=np.float64)
+            for a in range(0, n, step):
+                za = z[a : a + step]
+                s[a : a + step] = self._prob(np.repeat(za, n, axis=0), np.tile(z, (za.shape[0], 1))).reshape(-1, n)
         return 0.5 * (s + s.T)
 
     def save(self, path: str | Path) -> Path:

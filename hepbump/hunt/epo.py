@@ -314,10 +314,13 @@ def train_epo(
     resume: bool = False,
     encoder: tuple[int, ...] = (64, 64, 128),
     chunk_events: int = 20_000,
+    log_posterior: np.ndarray | None = None,
 ) -> tuple[EpoClassifier, list[dict[str, float]]]:
     """Train the EPO classifier on a pairs-mode sample with the posteriors of ``posterior``; returns the model
     (best epoch) and the history. The training/validation split of the pairs is that of
-    :func:`~hepbump.hunt.eco.train_eco` with the same seed; ``config.hidden`` is the dense head."""
+    :func:`~hepbump.hunt.eco.train_eco` with the same seed; ``config.hidden`` is the dense head.
+    ``log_posterior``: ``posterior.log_posterior(data.features)`` if already at hand (several seeds on one
+    sample), (n, G)."""
     if config.batch_norm:
         raise InputError("the EPO classifier has no batch normalisation (Table 5)")
     a, b, y = split_pairs(data)
@@ -327,9 +330,14 @@ def train_epo(
     if n - n_val < 2:
         raise InputError(f"{n} pairs cannot be split into training and validation")
     tr, va = np.sort(perm[n_val:]), np.sort(perm[:n_val])
-    lp = np.empty((len(data), posterior.grid.size), dtype=np.float64)
-    for i in range(0, len(data), chunk_events):
-        lp[i : i + chunk_events] = posterior.log_posterior(data.features[i : i + chunk_events])
+    if log_posterior is not None:
+        lp = np.asarray(log_posterior, dtype=np.float64)
+        if lp.shape != (len(data), posterior.grid.size):
+            raise InputError(f"log_posterior has shape {lp.shape}, expected {(len(data), posterior.grid.size)}")
+    else:
+        lp = np.empty((len(data), posterior.grid.size), dtype=np.float64)
+        for i in range(0, len(data), chunk_events):
+            lp[i : i + chunk_events] = posterior.log_posterior(data.features[i : i + chunk_events])
     log_max = float(lp[np.r_[a[tr], b[tr]]].max())
     u = regularise(lp, log_max)
     del lp

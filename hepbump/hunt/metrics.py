@@ -201,16 +201,25 @@ def expected_minus_ln_p_value(p_s: Any, p_b: Any, p_floor: float | None = None) 
     return float(-terms.sum(axis=-1))
 
 
-def expected_lp0(p_n: Any, p_0: Any) -> float:
+def expected_lp0(p_n: Any, p_0: Any, p_floor: float | None = None) -> float:
     """Eq. (10): <L_p,0> = sum_{l >= 1} p_n(l) sum_{m >= l} L_p,0(m), with L_p,0 = :func:`log_p_sums` of the
     TS distribution ``p_0`` of samples without signal (same n_obs) and ``p_n`` that with n signal events.
 
+    A TS value that ``p_0`` never reaches makes the sums -inf; ``p_floor`` (e.g. 1 / the number of
+    experiments) replaces p_0 by max(p_0, p_floor), renormalised, as in :func:`expected_minus_log_p`.
+
     >>> round(expected_lp0([0.0, 0.0, 1.0], [0.5, 0.25, 0.25]), 4)
     -1.3863
+    >>> round(expected_lp0([0.0, 0.0, 1.0], [0.5, 0.5, 0.0], 0.01), 4)
+    -4.6151
     """
     pn, p0 = _prob(p_n, "TS distribution with signal"), _prob(p_0, "TS distribution without signal")
     n = max(pn.shape[-1], p0.shape[-1])
-    lp0 = log_p_sums(_pad(p0, n))
+    p0 = _pad(p0, n)
+    if p_floor is not None:
+        p0 = np.maximum(p0, _floor(p_floor))
+        p0 = p0 / p0.sum()
+    lp0 = log_p_sums(p0)
     with np.errstate(invalid="ignore"):
         tail = np.cumsum(lp0[::-1])[::-1]
         pn = _pad(pn, n)
@@ -443,11 +452,15 @@ def _reference_mu(mu_b: float, mu_s: float, reference: str) -> float:
     return mu_b + mu_s if reference == "same-total" else mu_b
 
 
-#: A test statistic of one experiment from pool indices: ``ts(background_idx, signal_idx) -> int``.
+#: A test statistic of one experiment from pool indices: ``ts(background_idx, signal_idx) -> int``. An object
+#: that also has ``many(pe: PseudoExperiments) -> (E,) TS`` is evaluated on all experiments at once.
 TSFunction = Callable[[np.ndarray, np.ndarray], int]
 
 
 def _ts_many(ts: TSFunction, pe: PseudoExperiments) -> np.ndarray:
+    many = getattr(ts, "many", None)  # a vectorised TS of all experiments (hepbump.hunt.analysis.PoolCleaningTS)
+    if many is not None:
+        return np.asarray(many(pe), dtype=np.int64).reshape(pe.n_experiments)
     bo = np.argsort(pe.background_experiment, kind="stable")
     so = np.argsort(pe.signal_experiment, kind="stable")
     bsplit = np.split(pe.background[bo], np.cumsum(pe.n_background)[:-1])
@@ -515,10 +528,11 @@ def sensitivity_map(
     *,
     reference: str = "same-total",
 ) -> dict[str, Any]:
-    """<Z>_s, -<L_p>_s and Wasserstein distance on the grid ``mu_b`` x ``mu_s`` (Figs. 4, 5; the paper's ranges
-    are mu_b in [0, 6], mu_s in [0, 4]); arrays of shape (len(mu_b), len(mu_s)) and the convention used."""
+    """<Z>_s, -<L_p>_s, -<ln p>_s and Wasserstein distance on the grid ``mu_b`` x ``mu_s`` (Figs. 4, 5; the
+    paper's ranges are mu_b in [0, 6], mu_s in [0, 4]); arrays of shape (len(mu_b), len(mu_s)) and the
+    convention used."""
     mb, ms = np.asarray(mu_b, dtype=np.float64), np.asarray(mu_s, dtype=np.float64)
-    out = {k: np.empty((mb.size, ms.size)) for k in ("Z_mean", "minus_Lp_mean", "wasserstein")}
+    out = {k: np.empty((mb.size, ms.size)) for k in ("Z_mean", "minus_Lp_mean", "minus_ln_p_mean", "wasserstein")}
     for i, b in enumerate(mb):
         for j, s in enumerate(ms):
             r = sensitivity(ts, b, s, n_experiments, background_pool, signal_pool, rng, reference=reference)
@@ -527,6 +541,7 @@ def sensitivity_map(
                 r.minus_lp_mean,
                 r.wasserstein,
             )
+            out["minus_ln_p_mean"][i, j] = r.minus_ln_p_mean
     return {"mu_b": mb, "mu_s": ms, "reference": reference, **out}
 
 
@@ -553,13 +568,22 @@ def threshold_scan(
     th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     z = np.empty(th.size)
     lp = np.empty(th.size)
+    lnp = np.empty(th.size)
     for k, t in enumerate(th):
         rng = np.random.default_rng(seed)
         r = sensitivity(
             make_ts(float(t)), mu_b, mu_s, n_experiments, background_pool, signal_pool, rng, reference=reference
         )
-        z[k], lp[k] = r.z_mean, r.minus_lp_mean
-    return {"thresholds": th, "Z_mean": z, "minus_Lp_mean": lp, "mu_b": mu_b, "mu_s": mu_s, "reference": reference}
+        z[k], lp[k], lnp[k] = r.z_mean, r.minus_lp_mean, r.minus_ln_p_mean
+    return {
+        "thresholds": th,
+        "Z_mean": z,
+        "minus_Lp_mean": lp,
+        "minus_ln_p_mean": lnp,
+        "mu_b": mu_b,
+        "mu_s": mu_s,
+        "reference": reference,
+    }
 
 
 def fixed_count_ts(
@@ -592,9 +616,12 @@ def lp0_scan(
     background_pool: int,
     signal_pool: int,
     seed: int,
+    *,
+    p_floor: float | None = None,
 ) -> dict[str, Any]:
     """<L_p,0> (eq. 10) against the threshold for samples of ``n_obs`` events with ``n_signal`` signal events
-    against samples without signal (Fig. 12); the same pseudo-experiments for every threshold."""
+    against samples without signal (Fig. 12); the same pseudo-experiments for every threshold. ``p_floor``: as
+    in :func:`expected_lp0` (None: TS values never seen without signal give -inf)."""
     th = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     out = np.empty(th.size)
     for k, t in enumerate(th):
@@ -602,5 +629,5 @@ def lp0_scan(
         ts = make_ts(float(t))
         t_n = fixed_count_ts(ts, n_obs, n_signal, n_experiments, background_pool, signal_pool, rng)
         t_0 = fixed_count_ts(ts, n_obs, 0, n_experiments, background_pool, signal_pool, rng)
-        out[k] = expected_lp0(ts_distribution(t_n, n_obs), ts_distribution(t_0, n_obs))
-    return {"thresholds": th, "Lp0_mean": out, "n_obs": n_obs, "n_signal": n_signal}
+        out[k] = expected_lp0(ts_distribution(t_n, n_obs), ts_distribution(t_0, n_obs), p_floor)
+    return {"thresholds": th, "Lp0_mean": out, "n_obs": n_obs, "n_signal": n_signal, "p_floor": p_floor}
