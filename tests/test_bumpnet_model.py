@@ -73,6 +73,16 @@ def test_input_scaling():
     x = torch.tensor([[0.0, 100.0, 200.0]])
     torch.testing.assert_close(lin.scale(x), torch.tensor([[0.0, 0.5, 1.0]]))
     torch.testing.assert_close(log.scale(x)[0, [0, 2]], torch.tensor([0.0, 1.0]))
+    # Anscombe: 2 sqrt(n + 3/8) (unit Poisson variance), shifted to 0 at n = 0, in units of ANSCOMBE_UNIT
+    from hepbump.bumpnet.model import ANSCOMBE_UNIT
+
+    ans = BumpNet(ModelConfig(input_transform="anscombe"))
+    expected = (2 * torch.sqrt(x + 0.375) - 2 * 0.375**0.5) / ANSCOMBE_UNIT
+    torch.testing.assert_close(ans.scale(x), expected)
+    # a one-sigma excess is a step of ~1/ANSCOMBE_UNIT at any count: 1e4 +- 100 and 4 +- 2
+    for n, dn in ((1e4, 100.0), (4.0, 2.0)):
+        step = ans.scale(torch.tensor([[n + dn]])) - ans.scale(torch.tensor([[n]]))
+        assert 0.8 / ANSCOMBE_UNIT < float(step) < 1.2 / ANSCOMBE_UNIT
 
 
 def test_config_validation_and_round_trip():

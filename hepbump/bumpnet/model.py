@@ -6,14 +6,19 @@ raw (scaled) input, i.e. ``4 x 64 + 1 = 257`` features per bin, then an MLP appl
 (128, 64, 32 ReLU units and one linear output: the predicted significance of the bin). The network is fully
 convolutional: any number of bins.
 
-**Input scaling**: the paper scales all samples globally and linearly to [0, 1]. Two global transformations
-are offered, both fixed by one number ``input_scale`` (events) stored in the configuration (set to the training
-data's largest count by :func:`hepbump.bumpnet.train.train`): ``"linear"`` (the paper's, ``counts /
-input_scale``) and ``"log1p"`` (``log1p(counts) / log1p(input_scale)``, also a global map onto [0, 1]). The
-default is ``"log1p"`` because it measured better: 16 channels, 4 epochs of 7680 histograms (30-300 bins,
-:class:`hepbump.bumpnet.data.DataConfig` defaults), same data and seed: validation MSE 1.165 with ``log1p``
-against 1.503 with ``linear``, which had not moved from the constant-prediction level (~1.50). With counts
-from 0.01 to 1e5 events per bin a linear map leaves the Poisson fluctuations of sparse histograms ~1e-5 wide.
+**Input scaling**: three fixed maps of the counts per bin, chosen in the configuration:
+
+* ``"linear"``, the paper's: ``counts / input_scale``, a global linear map onto [0, 1] (``input_scale`` is set to
+  the training data's largest count by :func:`hepbump.bumpnet.train.train`);
+* ``"log1p"``: ``log1p(counts) / log1p(input_scale)``, also a global map onto [0, 1];
+* ``"anscombe"`` (the default): ``(2 sqrt(counts + 3/8) - 2 sqrt(3/8)) / ANSCOMBE_UNIT``. The Anscombe transform
+  makes the Poisson variance ~1 at every count, so a local excess of Z standard deviations is a step of ~Z /
+  ``ANSCOMBE_UNIT`` whatever the number of events, and the significance is close to a *difference* between a
+  bin and the smooth background estimated from its neighbours, which convolutions compute exactly. Under the
+  global maps the same excess is a step that shrinks with the counts (~1e-3 of the input range at 1e4 events per
+  bin), and the network has to multiply by sqrt(b).
+
+The default is the one that trained best on the same data and budget (comparison in ``benchmarks/README.md``).
 The output is the significance itself (no target scaling; a linear target scaling only rescales the MSE).
 
 **Padding**: batches of histograms of different lengths are zero-padded on the right; with ``mask`` (True on
@@ -31,7 +36,9 @@ from torch import nn
 
 __all__ = ["BumpNet", "ModelConfig", "count_parameters"]
 
-_TRANSFORMS = ("linear", "log1p")
+_TRANSFORMS = ("linear", "log1p", "anscombe")
+#: Units of the ``"anscombe"`` input: ``2 sqrt(n + 3/8)`` divided by this (a fixed number, not fitted to data).
+ANSCOMBE_UNIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class ModelConfig:
     kernel_sizes: tuple[int, ...] = (3, 9, 15, 25)
     layers_per_stack: int = 4
     mlp_hidden: tuple[int, ...] = (128, 64, 32)
-    input_transform: str = "log1p"
+    input_transform: str = "anscombe"
     input_scale: float = 1.0e5
 
     def __post_init__(self) -> None:
@@ -100,6 +107,8 @@ class BumpNet(nn.Module):
         s = self.config.input_scale
         if self.config.input_transform == "log1p":
             return torch.log1p(counts) / torch.log1p(torch.tensor(s, dtype=counts.dtype))
+        if self.config.input_transform == "anscombe":
+            return (2.0 * torch.sqrt(counts + 0.375) - 2.0 * 0.375**0.5) / ANSCOMBE_UNIT
         return counts / s
 
     @classmethod

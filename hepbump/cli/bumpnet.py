@@ -124,6 +124,9 @@ def train(
     data_dir: Annotated[Path, typer.Argument(help="Dataset directory from 'hepbump bumpnet data'.")],
     out: Annotated[Path, out_option("Run directory (checkpoints, learning curve).")],
     channels: Annotated[int, typer.Option("--channels", min=1, help="Channels per convolution (paper: 64).")] = 64,
+    input_transform: Annotated[
+        str, typer.Option("--input-transform", help="Input map: anscombe, log1p or linear (the paper's).")
+    ] = "anscombe",
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs (the cosine schedule spans them).")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     learning_rate: Annotated[float, typer.Option("--lr", help="Initial learning rate (cosine-annealed to 0).")] = 1e-3,
@@ -148,7 +151,7 @@ def train(
 
     check_outputs((json_out, _JSON))
     config = TrainConfig(
-        model=ModelConfig(channels=channels),
+        model=ModelConfig(channels=channels, input_transform=input_transform),
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
