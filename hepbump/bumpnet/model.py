@@ -10,15 +10,17 @@ convolutional: any number of bins.
 
 * ``"linear"``, the paper's: ``counts / input_scale``, a global linear map onto [0, 1] (``input_scale`` is set to
   the training data's largest count by :func:`hepbump.bumpnet.train.train`);
-* ``"log1p"``: ``log1p(counts) / log1p(input_scale)``, also a global map onto [0, 1];
-* ``"anscombe"`` (the default): ``(2 sqrt(counts + 3/8) - 2 sqrt(3/8)) / ANSCOMBE_UNIT``. The Anscombe transform
+* ``"log1p"`` (the default): ``log1p(counts) / log1p(input_scale)``, also a global map onto [0, 1];
+* ``"anscombe"``: ``(2 sqrt(counts + 3/8) - 2 sqrt(3/8)) / ANSCOMBE_UNIT``. The Anscombe transform
   makes the Poisson variance ~1 at every count, so a local excess of Z standard deviations is a step of ~Z /
   ``ANSCOMBE_UNIT`` whatever the number of events, and the significance is close to a *difference* between a
   bin and the smooth background estimated from its neighbours, which convolutions compute exactly. Under the
   global maps the same excess is a step that shrinks with the counts (~1e-3 of the input range at 1e4 events per
   bin), and the network has to multiply by sqrt(b).
 
-The default is the one that trained best on the same data and budget (comparison in ``benchmarks/README.md``).
+The default is the map that trained best and stably at the shipped size (comparisons in ``benchmarks/README.md``:
+the Anscombe map learned fastest in a short small run but its training was unstable at 32 channels, its inputs
+reaching ~60 at 1e5 events per bin).
 The output is the significance itself (no target scaling; a linear target scaling only rescales the MSE).
 
 **Padding**: batches of histograms of different lengths are zero-padded on the right; with ``mask`` (True on
@@ -53,7 +55,7 @@ class ModelConfig:
     kernel_sizes: tuple[int, ...] = (3, 9, 15, 25)
     layers_per_stack: int = 4
     mlp_hidden: tuple[int, ...] = (128, 64, 32)
-    input_transform: str = "anscombe"
+    input_transform: str = "log1p"
     input_scale: float = 1.0e5
 
     def __post_init__(self) -> None:

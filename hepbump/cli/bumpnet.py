@@ -125,8 +125,8 @@ def train(
     out: Annotated[Path, out_option("Run directory (checkpoints, learning curve).")],
     channels: Annotated[int, typer.Option("--channels", min=1, help="Channels per convolution (paper: 64).")] = 64,
     input_transform: Annotated[
-        str, typer.Option("--input-transform", help="Input map: anscombe, log1p or linear (the paper's).")
-    ] = "anscombe",
+        str, typer.Option("--input-transform", help="Input map: log1p, anscombe or linear (the paper's).")
+    ] = "log1p",
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs (the cosine schedule spans them).")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     learning_rate: Annotated[float, typer.Option("--lr", help="Initial learning rate (cosine-annealed to 0).")] = 1e-3,
