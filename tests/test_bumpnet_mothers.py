@@ -97,3 +97,24 @@ def test_cli_data_and_train_with_mothers(tmp_path):
     assert "trained 2 epochs" in r.stdout and (tmp_path / "run" / "best.pt").exists()
     r = runner.invoke(app, args)  # a second run into the same directory needs --resume
     assert r.exit_code != 0
+    ship = tmp_path / "ship" / "net.pt"
+    r = runner.invoke(
+        app,
+        [
+            "bumpnet",
+            "export",
+            str(tmp_path / "run" / "best.pt"),
+            "-o",
+            str(ship),
+            "--record",
+            str(tmp_path / "d.json"),
+            "--command",
+            "hepbump bumpnet data ...",
+            "--note",
+            "tiny",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    card = json.loads((tmp_path / "ship" / "net.card.json").read_text())
+    assert card["commands"] == ["hepbump bumpnet data ..."] and card["d"]["n_samples"] == 600
+    assert card["epochs_trained"] == 2 and "cores" in card["hardware"]

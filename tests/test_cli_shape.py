@@ -96,6 +96,7 @@ def test_command_tree():
         "gaa",
         "crosscheck",
         "evaluate",
+        "export",
     }
     assert set(top.commands["alp"].commands) == {"bmesons", "simulate", "features", "hunt", "train", "reproduce"}
     assert set(top.commands["stats"].commands) == {"scan", "pyhf"}

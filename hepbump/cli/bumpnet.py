@@ -376,3 +376,47 @@ def crosscheck(
 
 
 app.command("evaluate")(_bumpnet_evaluate.evaluate)
+
+
+@app.command("export")
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (RUN/best.pt).")],
+    out: Annotated[Path, out_option("Weights file (.pt); the model card is written beside it (.card.json).")],
+    record: Annotated[
+        Optional[list[Path]],
+        typer.Option("--record", help="JSON files to include in the card (mothers, dataset, evaluation; repeatable)."),
+    ] = None,
+    command: Annotated[
+        Optional[list[str]], typer.Option("--command", help="A command that made the weights (repeatable, in order).")
+    ] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="A sentence for the card.")] = None,
+) -> None:
+    """Write a checkpoint's weights without the optimizer state, with a model card (configuration, data recipe,
+    learning curve, versions, hardware, the records given)."""
+    import json
+    import platform
+
+    from hepbump.bumpnet.train import export_pretrained
+    from hepbump.errors import InputError
+
+    check_outputs((out, (".pt",)))
+    card: dict = {"commands": list(command or []), "note": note, "hardware": _hardware(), "machine": platform.machine()}
+    for path in record or []:
+        try:
+            card[path.stem] = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: not a readable JSON record ({exc})") from exc
+    card_path = export_pretrained(checkpoint, out, card)
+    typer.echo(f"wrote {out} and {card_path}")
+
+
+def _hardware() -> str:
+    """The CPU model and core count of this machine (for model cards)."""
+    import os
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    except OSError:
+        model = "unknown"
+    return f"{model}, {os.cpu_count()} cores"
