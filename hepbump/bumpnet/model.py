@@ -18,8 +18,8 @@ convolutional: any number of bins.
   global maps the same excess is a step that shrinks with the counts (~1e-3 of the input range at 1e4 events per
   bin), and the network has to multiply by sqrt(b).
 
-The default is the map that trained best and stably at the shipped size (comparisons in ``benchmarks/README.md``:
-the Anscombe map learned fastest in a short small run but its training was unstable at 32 channels, its inputs
+The default is the map that trained best at the shipped size (comparisons in ``benchmarks/README.md``:
+the Anscombe map learned fastest in a short small run but trained worse and less stably at 32 channels, its inputs
 reaching ~60 at 1e5 events per bin).
 The output is the significance itself (no target scaling; a linear target scaling only rescales the MSE).
 
