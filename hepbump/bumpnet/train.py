@@ -328,9 +328,7 @@ def export_pretrained(checkpoint: str | Path, dest: str | Path, card: dict) -> P
     the training configuration, the learning curve and the library versions; written as ``<dest>.card.json``
     (``bumpnet.pt`` -> ``bumpnet.card.json``). Returns the card's path.
     """
-    import platform
-
-    from hepbump._version import __version__
+    from hepbump.modelcard import environment
 
     model, ck = load_checkpoint(checkpoint)
     dest = Path(dest)
@@ -348,12 +346,7 @@ def export_pretrained(checkpoint: str | Path, dest: str | Path, card: dict) -> P
         "epochs_trained": len(ck["history"]),
         "best_val_loss": ck["best_val_loss"],
         "learning_curve": ck["history"],
-        "versions": {
-            "hepbump": __version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        **environment(),
     }
     card_path = dest.with_suffix(".card.json")
     with atomic_path(card_path) as tmp:

@@ -394,13 +394,12 @@ def export(
     """Write a checkpoint's weights without the optimizer state, with a model card (configuration, data recipe,
     learning curve, versions, hardware, the records given)."""
     import json
-    import platform
 
     from hepbump.bumpnet.train import export_pretrained
     from hepbump.errors import InputError
 
     check_outputs((out, (".pt",)))
-    card: dict = {"commands": list(command or []), "note": note, "hardware": _hardware(), "machine": platform.machine()}
+    card: dict = {"commands": list(command or []), "note": note}
     for path in record or []:
         try:
             card[path.stem] = json.loads(path.read_text())
@@ -408,15 +407,3 @@ def export(
             raise InputError(f"{path}: not a readable JSON record ({exc})") from exc
     card_path = export_pretrained(checkpoint, out, card)
     typer.echo(f"wrote {out} and {card_path}")
-
-
-def _hardware() -> str:
-    """The CPU model and core count of this machine (for model cards)."""
-    import os
-
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
-    except OSError:
-        model = "unknown"
-    return f"{model}, {os.cpu_count()} cores"

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
-import subprocess
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -26,7 +24,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from hepbump._version import __version__
 from hepbump.alp.detector import Resolution, get_resolution
 from hepbump.alp.priors import ALPPrior
 from hepbump.alp.simulate import SimulatedEvents, simulate
@@ -39,6 +36,7 @@ from hepbump.hunt.epo import EPO_TRAIN_DEFAULTS, train_epo
 from hepbump.hunt.metrics import separation_summary
 from hepbump.hunt.posterior import MassPosterior, shipped_path, validation_summary
 from hepbump.io.atomic import atomic_path
+from hepbump.modelcard import environment
 
 __all__ = [
     "TrainConfig",
@@ -163,14 +161,6 @@ def train_posterior(
     return model, history
 
 
-def _lscpu() -> list[str]:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return [platform.processor() or platform.machine()]
-    return out.splitlines()[:10]
-
-
 def train_shipped_posterior(
     resolution: str,
     out_dir: str | Path | None = None,
@@ -236,13 +226,7 @@ def train_shipped_posterior(
             "val_loss_curve": [round(h["val_loss"], 5) for h in history],
         },
         "validation_heldout": summary,
-        "versions": {
-            "hepbump": __version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "hardware": {"lscpu": _lscpu(), "torch_threads": config.threads or torch.get_num_threads()},
+        **environment(config.threads),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     model.save(weights)
@@ -376,13 +360,7 @@ def _shipped_pair_model(
             "val_loss_curve": [round(h["val_loss"], 5) for h in history],
         },
         "validation_heldout": _pair_validation(model, bench, method, res.name),
-        "versions": {
-            "hepbump": __version__,
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "hardware": {"lscpu": _lscpu(), "torch_threads": config.threads or torch.get_num_threads()},
+        **environment(config.threads),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     model.save(weights)
