@@ -161,6 +161,15 @@ def train_posterior(
     return model, history
 
 
+def _ship(model: Any, weights: Path, card: dict[str, Any], card_path: Path, state: Path) -> None:
+    """Write shipped weights and their card; the finished run leaves no resume state behind."""
+    model.save(weights)
+    with atomic_path(card_path) as tmp:
+        tmp.write_text(json.dumps(card, indent=1) + "\n")
+    state.unlink(missing_ok=True)
+    log.info("wrote %s and %s", weights, card_path)
+
+
 def train_shipped_posterior(
     resolution: str,
     out_dir: str | Path | None = None,
@@ -229,11 +238,7 @@ def train_shipped_posterior(
         **environment(config.threads),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    model.save(weights)
-    with atomic_path(card_path) as tmp:
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-    state.unlink(missing_ok=True)  # the run is complete: nothing to resume
-    log.info("wrote %s and %s", weights, card_path)
+    _ship(model, weights, card, card_path, state)
     return card
 
 
@@ -363,11 +368,7 @@ def _shipped_pair_model(
         **environment(config.threads),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    model.save(weights)
-    with atomic_path(card_path) as tmp:
-        tmp.write_text(json.dumps(card, indent=1) + "\n")
-    state.unlink(missing_ok=True)  # the run is complete: nothing to resume
-    log.info("wrote %s and %s", weights, card_path)
+    _ship(model, weights, card, card_path, state)
     return card
 
 
