@@ -1,6 +1,7 @@
-"""mplhep figures of the BumpNet evaluation (:mod:`hepbump.bumpnet.evaluate`), in the style of the paper's
-figures 5-13: a 2D density of a difference (``dZ_max``, position) against a variable, with its median and
-68% band per bin; distributions and ROC curves (Fig. 9); the distortions of a background (Fig. 11, top).
+"""mplhep figures of the BumpNet evaluation (:mod:`hepbump.bumpnet.evaluate`, called by
+:mod:`hepbump.bumpnet.evalfigures`), in the style of the paper's figures 5-13: a 2D density of a difference
+(``dZ_max``, position) against a variable, with its median and 68% band per bin; distributions and ROC curves
+(Fig. 9); the distortions of a background (Fig. 11, top).
 
 Every figure is written atomically (:func:`hepbump.io.atomic.atomic_path`); the format follows the suffix.
 """
@@ -30,7 +31,7 @@ __all__ = ["Panel", "plot_background_only", "plot_distortions", "plot_panels"]
 @dataclass(frozen=True)
 class Panel:
     """One density panel: ``y`` against ``x`` binned in ``x_edges``, with the profile of
-    :func:`hepbump.bumpnet.evaluate.profile` (columns ``median``, ``q16``, ``q84``)."""
+    :func:`hepbump.bumpnet.evalmetrics.profile` (columns ``median``, ``q16``, ``q84``)."""
 
     title: str
     x: np.ndarray

@@ -49,6 +49,7 @@ __all__ = [
     "SCAN_FORMAT",
     "SCAN_FORMAT_VERSION",
     "ScanTable",
+    "check_exclude_first",
     "concat_scans",
     "first_bin",
     "format_table",
@@ -73,12 +74,13 @@ def first_bin(n_bins: Any, exclude_first: float = 0.1) -> np.ndarray:
     >>> first_bin(np.array([30, 35, 40, 9])).tolist()
     [3, 3, 4, 0]
     """
-    _check_fraction(exclude_first)
+    check_exclude_first(exclude_first)
     n = np.asarray(n_bins, dtype=np.int64)
     return np.floor(exclude_first * n + 1e-9).astype(np.int64)
 
 
-def _check_fraction(exclude_first: float) -> None:
+def check_exclude_first(exclude_first: float) -> None:
+    """Raise :class:`~hepbump.errors.InputError` unless ``exclude_first`` is a fraction in ``[0, 1)``."""
     if not (isinstance(exclude_first, (int, float)) and 0.0 <= exclude_first < 1.0):
         raise InputError(f"exclude_first (--exclude-first) must be in [0, 1), got {exclude_first!r}")
 
@@ -332,7 +334,7 @@ def scan_histograms(
     from hepbump.bumpnet.predict import predict
     from hepbump.histogram import as_binned
 
-    _check_fraction(exclude_first)
+    check_exclude_first(exclude_first)
     metadata = metadata or {}
     names = list(hists)
     counts: list[np.ndarray] = []
@@ -407,7 +409,7 @@ def scan_files(
     """
     from hepbump.io.rootio import read_histograms, read_metadata
 
-    _check_fraction(exclude_first)
+    check_exclude_first(exclude_first)
     if not paths:
         raise InputError("give at least one histogram file to scan")
     tables = []
