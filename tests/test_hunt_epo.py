@@ -112,3 +112,16 @@ def test_pretrained_names_the_trainer_when_missing(monkeypatch, tmp_path):
 def test_batch_norm_is_refused():
     with pytest.raises(InputError, match="batch normalisation"):
         train_epo(replace(TINY, batch_norm=True), None, None, seed=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("preset", ["good", "poor", "good-ref", "poor-ref"])
+def test_shipped_pair_classifiers_load_and_are_symmetric(preset):
+    """Every preset's shipped ECO and EPO load, carry their preset and score a pair the same in both orders."""
+    if not all(eco_module.shipped_path(kind, preset).exists() for kind in ("eco", "epo")):
+        pytest.skip(f"no shipped pair classifiers for {preset}")
+    x = simulate_sample("pairs", 6, preset, seed=5).features
+    for model in (eco_module.EcoClassifier.pretrained(preset), EpoClassifier.pretrained(preset)):
+        assert model.resolution.name == preset
+        ab, ba = model.score(x[0::2], x[1::2]), model.score(x[1::2], x[0::2])
+        np.testing.assert_allclose(ab, ba, atol=1e-6)
+        assert np.all((ab > 0) & (ab < 1))

@@ -11,6 +11,7 @@ import pytest
 import torch
 from scipy.special import erf
 
+import hepbump.hunt.posterior as posterior_module
 from hepbump.errors import InputError, InputNotFoundError, ModelFileError
 from hepbump.hunt._nn import MLPConfig, Standardisation, TrainConfig, build_mlp
 from hepbump.hunt.data import simulate_sample
@@ -202,15 +203,15 @@ def test_bad_model_files(trained, tmp_path):
         MassPosterior.load(tmp_path / "missing.pt")
 
 
-def test_pretrained_without_shipped_weights_says_how_to_make_them():
-    assert not shipped_path("good").exists()
+def test_pretrained_without_shipped_weights_says_how_to_make_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(posterior_module, "shipped_path", lambda res: tmp_path / f"posterior_{res}.pt")
     with pytest.raises(InputNotFoundError, match=r"train_shipped_posterior\('good'"):
         MassPosterior.pretrained("good")
     with pytest.raises(ValueError, match="unknown resolution preset"):
         MassPosterior.pretrained("perfect")
 
 
-@pytest.mark.parametrize("preset", ["good-ref", "poor-ref"])
+@pytest.mark.parametrize("preset", ["good", "poor", "good-ref", "poor-ref"])
 def test_shipped_posteriors_load(preset):
     if not shipped_path(preset).exists():
         pytest.skip(f"no shipped weights for {preset}")

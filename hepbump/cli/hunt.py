@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 TRAIN_WHAT = ("posterior", "eco", "epo")
 
 ResolutionOption = Annotated[
-    str, typer.Option("--resolution", help="Detector preset with shipped weights: good-ref or poor-ref.")
+    str, typer.Option("--resolution", help="Detector preset: good, poor, good-ref or poor-ref.")
 ]
 
 

@@ -19,7 +19,7 @@
 * ``fig10_*``: coverage of the single-event posteriors;
 * ``fig11_*``, ``fig12_*``: <Z>_s and <L_p,0> (eq. 10; p_0 floored at 1 / the experiments, else a TS never
   seen without signal makes it -inf) against the compatibility threshold;
-* ``fidelity.csv``: each check against the paper (pair AUCs within 0.01, EPO >= ECO, the Fig. 3 numbers);
+* ``fidelity.csv``: each check against the paper (pair AUCs within 0.01 or better, EPO >= ECO, the Fig. 3 numbers);
 * ``reproduce.json``: configuration, seed, timings, the models used, tables, measures and the file list;
 * ``models/`` (when training): every trained network (``MassPosterior``/``EcoClassifier``/``EpoClassifier``
   files).
@@ -120,7 +120,7 @@ PAPER_TABLE_UNCERTAINTY = {
 #: reproduction is held to: <Z>_s and the mean -ln p of the bump hunt and of ECO (the paper's text rounds
 #: them to 1.1, 1.6 and 1.6, 2.8; its "-<L_p>_s" matches -<ln p>_s, not eq. (4) as written).
 PAPER_FIG3 = {"bump": {"Z_mean": 1.11, "minus_ln_p_mean": 1.61}, "eco": {"Z_mean": 1.59, "minus_ln_p_mean": 2.74}}
-#: Largest |AUC - paper| counted as reproduced.
+#: Largest shortfall of a pair AUC below the paper's counted as reproduced (a higher AUC counts as reproduced).
 AUC_TOLERANCE = 0.01
 #: Largest |value - paper| of a Fig. 3 number counted as reproduced.
 FIG3_TOLERANCE = 0.1
@@ -1175,8 +1175,9 @@ def _fidelity(table1: list[dict], table2: list[dict], fig3: list[dict], config: 
                     "value": r["auc_mean"],
                     "target": r["paper_auc"],
                     "tolerance": AUC_TOLERANCE,
-                    "ok": bool(abs(diff) <= AUC_TOLERANCE),
-                    "note": f"AUC - paper = {diff:+.4f}",
+                    # the criterion: within the tolerance of the published AUC, or better
+                    "ok": bool(diff >= -AUC_TOLERANCE),
+                    "note": f"AUC - paper = {diff:+.4f}" + (" (better)" if diff > AUC_TOLERANCE else ""),
                 }
             )
     for r1, r2 in zip(table1, table2, strict=True):
