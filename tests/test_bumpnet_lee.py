@@ -1,13 +1,18 @@
-"""Global significance of BumpNet's Z_max: toys, brute-force p, Gross-Vitells upcrossings, bad input."""
+"""Global significance of BumpNet's Z_max: toys, brute-force p, Gross-Vitells upcrossings, importance sampling,
+bad input."""
+
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 import torch
-from scipy.stats import norm
+from scipy.stats import norm, poisson
 from torch import nn
 
 from hepbump.bumpnet import BumpNet, ModelConfig
 from hepbump.bumpnet.lee import (
+    MAX_IS_RELATIVE_ERROR,
+    MIN_IS_ABOVE,
     GlobalSignificance,
     count_upcrossings,
     expected_upcrossings,
@@ -19,6 +24,7 @@ from hepbump.bumpnet.lee import (
     toy_z,
     toy_zmax,
 )
+from hepbump.bumpnet.leecal import Response, _Proposal, importance_sampling, probe_response
 from hepbump.bumpnet.predict import predict
 from hepbump.errors import InputError
 from hepbump.spectra import DijetShape, expected_counts
@@ -53,6 +59,33 @@ class Oracle(nn.Module):
 
     def forward(self, counts, mask=None):
         return (self.scale * lr_significance(counts.double(), self.b)).float()
+
+
+class Tail(nn.Module):
+    """Calibrated, except that the last 8 bins amplify upward fluctuations (``Z = s + 0.2 s^2``): a heavy tail of
+    ``Z_max`` from a few bins, as in the shipped network."""
+
+    def __init__(self, background):
+        super().__init__()
+        self.b = torch.as_tensor(background, dtype=torch.float64)
+
+    def forward(self, counts, mask=None):
+        s = lr_significance(counts.double(), self.b)
+        s[:, -8:] = s[:, -8:] + 0.2 * torch.clamp(s[:, -8:], min=0.0) ** 2
+        return s.float()
+
+
+class FarPair(nn.Module):
+    """Every bin reports ``min(s_15, s_45)``: large only when two distant bins fluctuate up together, which the
+    importance sampling's proposal (one bin, or a bin and its neighbour) does not make."""
+
+    def __init__(self, background):
+        super().__init__()
+        self.b = torch.as_tensor(background, dtype=torch.float64)
+
+    def forward(self, counts, mask=None):
+        s = lr_significance(counts.double(), self.b)
+        return torch.minimum(s[:, 15], s[:, 45]).unsqueeze(1).expand(-1, s.shape[1]).float()
 
 
 class Fixed(nn.Module):
@@ -205,13 +238,15 @@ def test_self_check_flags_a_miscalibrated_network(caplog):
     assert "self-check failed" in caplog.text
     bf = global_p_bruteforce(4.0, z.max(axis=1))[0]
     assert gv.p_global < 0.5 * bf  # what the check protects against
-    # method="auto" falls back to brute-force toys
+    # a grossly miscalibrated network: GV's check fails; importance sampling ("auto") needs no calibration
     counts = np.random.default_rng(8).poisson(BKG).astype(float)
     wide = Oracle(BKG, scale=1.6)
+    assert not global_significance(wide, (counts, EDGES), method="gv", rng=1).reliable
     auto = global_significance(wide, (counts, EDGES), method="auto", fallback_toys=300, rng=1)
-    assert auto.method == "toys" and auto.n_toys == 300 and auto.reliable
-    assert not global_significance(wide, (counts, EDGES), rng=1).reliable
-    good = global_significance(Oracle(BKG), (counts, EDGES), method="auto", rng=1)
+    assert auto.method == "is" and auto.reliable
+    toys = global_significance(wide, (counts, EDGES), method="toys", n_toys=4000, rng=1)
+    assert abs(auto.p_global - toys.p_global) < 3 * np.hypot(auto.error, toys.error) + 0.1 * toys.p_global
+    good = global_significance(Oracle(BKG), (counts, EDGES), method="gv", rng=1)
     assert good.method == "gv" and good.reliable
 
 
@@ -240,17 +275,133 @@ def test_global_significance_of_a_histogram():
     counts = np.random.default_rng(8).poisson(BKG).astype(float)
     counts[30] += round(3.5 * np.sqrt(BKG[30]))  # a local excess of ~3.5 sigma
     oracle = Oracle(BKG)
-    gv = global_significance(oracle, (counts, EDGES), rng=3)
+    gv = global_significance(oracle, (counts, EDGES), method="gv", rng=3)
     assert isinstance(gv, GlobalSignificance) and gv.method == "gv" and gv.n_toys == 100
     assert gv.z_local == pytest.approx(float(np.max(lr_significance(counts, BKG)[6:])), abs=1e-5)
     assert gv.p_local == pytest.approx(z_to_p(gv.z_local))
-    assert gv == global_significance(oracle, (counts, EDGES), rng=3)  # seeded
+    assert gv == global_significance(oracle, (counts, EDGES), method="gv", rng=3)  # seeded
     toys = global_significance(oracle, (counts, EDGES), method="toys", n_toys=2000, rng=3)
     assert toys.method == "toys" and toys.n_toys == 2000 and toys.z_local == gv.z_local
     assert toys.error == pytest.approx(np.sqrt(toys.p_global * (1 - toys.p_global) / 2000))
+    assert toys.n_above == round(toys.p_global * 2000)
     assert abs(gv.p_global - toys.p_global) < 4 * np.hypot(gv.error, toys.error) + 0.1 * toys.p_global
+    # the default: importance sampling
+    imp = global_significance(oracle, (counts, EDGES), rng=3)
+    assert imp.method == "is" and imp.n_toys == 1200 and imp.n_probe == 270 and imp.reliable
+    assert imp.z_local == gv.z_local and imp.n_above >= 10 and np.isnan(imp.n_upcrossings_ref)
+    assert abs(imp.p_global - toys.p_global) < 4 * np.hypot(imp.error, toys.error) + 0.1 * toys.p_global
+    np.testing.assert_equal(asdict(imp), asdict(global_significance(oracle, (counts, EDGES), rng=3)))  # seeded
     # a plain array of counts (unit bins) gives the same as equal-width edges
-    assert global_significance(oracle, counts, rng=3).p_global == pytest.approx(gv.p_global, rel=1e-3)
+    assert global_significance(oracle, counts, method="gv", rng=3).p_global == pytest.approx(gv.p_global, rel=1e-3)
+    assert global_significance(oracle, counts, n_toys=300, n_probe=100, rng=3).n_probe == 100
+
+
+# --- importance sampling -----------------------------------------------------------------------------------------
+
+
+def _oracle_zmax(net, n, seed):
+    counts = np.random.default_rng(seed).poisson(BKG, size=(n, BKG.size)).astype(float)
+    with torch.no_grad():
+        return net(torch.from_numpy(counts)).numpy()[:, 6:].max(axis=1)
+
+
+def test_proposal_weights_are_exact():
+    # samples of the proposal, weighted by p / q, reproduce Poisson probabilities of one and two bins
+    bins = np.arange(6, BKG.size)
+    rng = np.random.default_rng(0)
+    response = Response(
+        bins=bins,
+        offset=rng.normal(0.0, 0.3, bins.size),
+        gain=rng.uniform(0.8, 1.5, bins.size),
+        spread=rng.uniform(0.1, 0.7, bins.size),
+        n_points=np.full(bins.size, 20),
+    )
+    proposal = _Proposal(BKG, response, 3.5)
+    counts = proposal.sample(60_000, np.random.default_rng(1))
+    w = 1.0 / proposal.ratio(counts)
+    assert w.max() <= 1.0 / 0.2 + 1e-9  # the defensive share bounds the weights
+    assert abs(w.mean() - 1.0) < 4 * w.std() / np.sqrt(w.size)
+    b58, b59 = BKG[58], BKG[59]
+    hi, lo = np.ceil(b58 + 3 * np.sqrt(b58)), np.floor(b59 - 2 * np.sqrt(b59))
+    events = {
+        "one bin up": (counts[:, 58] >= hi, poisson.sf(hi - 1, b58)),
+        "one bin down": (counts[:, 59] <= lo, poisson.cdf(lo, b59)),
+        "up next to down": (
+            (counts[:, 58] >= hi) & (counts[:, 59] <= lo),
+            poisson.sf(hi - 1, b58) * poisson.cdf(lo, b59),
+        ),
+    }
+    for name, (f, exact) in events.items():
+        y = w * f
+        assert abs(y.mean() - exact) < 4 * y.std() / np.sqrt(y.size), name
+    assert 0 < proposal.p_model < 1
+
+
+def test_probe_fits_the_response():
+    r = probe_response(Oracle(BKG), BKG, 3.0, rng=0)
+    np.testing.assert_array_equal(r.bins, np.arange(6, BKG.size))
+    assert np.all(r.n_points >= 10) and r.n_points.sum() > 270
+    np.testing.assert_allclose(r.gain, 1.0, atol=0.02)
+    np.testing.assert_allclose(r.offset, 0.0, atol=0.05)
+    np.testing.assert_allclose(r.spread, 0.1)  # exact: at the floor
+    wide = probe_response(Oracle(BKG, scale=1.6), BKG, 3.0, rng=0)
+    np.testing.assert_allclose(wide.gain, 1.6, atol=0.03)
+    # too few points for a line: the calibrated default
+    few = probe_response(Oracle(BKG), BKG, 3.0, 10, rng=0)
+    assert np.all(few.n_points < 4) and np.all(few.gain == 1.0) and np.all(few.spread == 1.0)
+
+
+@pytest.mark.parametrize("kind", ["oracle", "wide", "tail"])
+def test_importance_sampling_agrees_with_bruteforce(kind):
+    net = {"oracle": Oracle(BKG), "wide": Oracle(BKG, scale=1.6), "tail": Tail(BKG)}[kind]
+    zmax = _oracle_zmax(net, 40_000, 5)
+    for u in (3.5, 4.5):
+        p, err = global_p_bruteforce(u, zmax)
+        r = importance_sampling(net, BKG, u, rng=6)
+        assert r.method == "is" and r.n_toys == 1200 and r.n_probe == 270 and r.reliable
+        assert abs(r.p_global - p) < 3 * np.hypot(err, r.error) + 0.1 * p, (u, r.p_global, p)
+        assert r.z_global == pytest.approx(float(norm.isf(r.p_global)))
+    if kind == "tail":  # GV's Gaussian extrapolation misses the tail of the last bins by far
+        gv = gross_vitells(net, BKG, 4.5, rng=6)
+        assert gv.p_global < 0.2 * global_p_bruteforce(4.5, zmax)[0]
+
+
+def test_importance_sampling_on_the_shipped_network():
+    net = BumpNet.pretrained()
+    edges = np.linspace(500.0, 2000.0, 101)
+    b = expected_counts(edges, DijetShape().unnormalised, total=1e5)
+    p, err = global_p_bruteforce(3.5, toy_zmax(net, b, 3000, rng=1))
+    r = importance_sampling(net, b, 3.5, rng=2)
+    assert r.reliable and abs(r.p_global - p) < 3 * np.hypot(err, r.error) + 0.1 * p
+
+
+def test_importance_sampling_seeded_and_flagged(caplog):
+    r = importance_sampling(Oracle(BKG), BKG, 3.0, n_toys=200, n_probe=60, rng=4)
+    same = importance_sampling(Oracle(BKG), BKG, 3.0, n_toys=200, n_probe=60, rng=np.random.default_rng(4))
+    np.testing.assert_equal(asdict(r), asdict(same))  # (NaN fields compare equal here)
+    assert r.p_global != importance_sampling(Oracle(BKG), BKG, 3.0, n_toys=200, n_probe=60, rng=5).p_global
+    # a network whose excesses the proposal does not make: few toys above, not reliable; "auto" falls back
+    pair = FarPair(BKG)
+    r = importance_sampling(pair, BKG, 3.0, rng=0)
+    assert r.n_above < MIN_IS_ABOVE and not r.reliable
+    counts = np.random.default_rng(8).poisson(BKG).astype(float)
+    counts[[15, 45]] += np.round(3.2 * np.sqrt(BKG[[15, 45]]))
+    auto = global_significance(pair, (counts, EDGES), method="auto", fallback_toys=500, rng=1)
+    assert auto.method == "toys" and auto.n_toys == 500 and auto.reliable
+    assert "falling back to 500 brute-force toys" in caplog.text
+
+
+def test_reliability_of_an_importance_sampling_result():
+    def result(p, error, n_above):
+        return GlobalSignificance(
+            3.0, 1e-3, p, 2.0, error, "is", 1000, np.nan, np.nan, np.nan, np.nan, n_probe=100, n_above=n_above
+        )
+
+    assert result(0.01, 0.002, MIN_IS_ABOVE).reliable
+    assert not result(0.01, 0.002, MIN_IS_ABOVE - 1).reliable
+    assert result(0.01, MAX_IS_RELATIVE_ERROR * 0.01, 50).reliable
+    assert not result(0.01, 0.0051, 50).reliable
+    assert not result(0.0, 0.0, 50).reliable
 
 
 # --- bad input --------------------------------------------------------------------------------------------------
@@ -298,3 +449,15 @@ def test_bad_input(net):
         global_significance(net, BKG, method="asymptotic")
     with pytest.raises(InputError, match="finite and >= 0"):
         global_significance(net, np.array([1.0, -2.0, 3.0]))
+    with pytest.raises(InputError, match="n_probe"):
+        importance_sampling(net, BKG, 3.0, n_probe=0)
+    with pytest.raises(InputError, match="n_probe"):
+        global_significance(net, BKG, n_probe=-1)
+    with pytest.raises(InputError, match="at least 2 toys"):
+        importance_sampling(net, BKG, 3.0, n_toys=1)
+    with pytest.raises(InputError, match="z_obs"):
+        importance_sampling(net, BKG, np.nan)
+    with pytest.raises(InputError, match="no scanned bin"):
+        importance_sampling(net, np.r_[np.ones(5), np.zeros(45)], 3.0)
+    with pytest.raises(InputError, match="1D array"):
+        probe_response(net, np.ones((3, 3)), 3.0)

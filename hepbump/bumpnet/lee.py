@@ -39,20 +39,25 @@ one ``(n_toys, n_bins)`` tensor without padding):
 
   Assumptions: Gaussian marginals of unit variance in every scanned bin, stationary neighbour correlation, and
   ``z_obs`` above ``u0``. A network whose predicted Z is not ~N(0, 1) under the background-only hypothesis (one
-  trained briefly: shrunk, shifted or wider in some bins) breaks the extrapolation, by factors of several.
+  trained briefly: shrunk, shifted or wider in some bins) breaks the extrapolation, by factors of several; the
+  shipped network is such a one in its tail (``benchmarks/README.md``).
   **Self-check**: the upcrossings of a second level ``check_level`` (default 2.0, still ~1 per toy) are counted
   in the same toys and compared with the extrapolation from ``u0``; ``check_pull`` is ``(observed - expected) /
-  sigma``, and ``|check_pull| > 3`` logs a warning (``method="auto"`` of :func:`global_significance` then falls
-  back to brute-force toys). The check detects a grossly miscalibrated network; passing it does not prove the
-  network calibrated (brute force does).
+  sigma``, and ``|check_pull| > 3`` logs a warning and makes the result not ``reliable``. The check detects a
+  grossly miscalibrated network; passing it does not prove the network calibrated (the shipped network passes
+  it while GV is several times off in its tail).
+* **importance sampling** (:func:`hepbump.bumpnet.leecal.importance_sampling`, the default of
+  :func:`global_significance`): ~270 probe toys fit each bin's response to a raised count, then ~1200 toys
+  drawn with single bins (or a bin and a neighbour) raised, weighted by their Poisson likelihood ratio. Unbiased
+  for any network, and far fewer toys than brute force for the same precision at high z.
 
 :func:`global_significance` does the whole job for one observed histogram: ``Z_max`` from
 :func:`~hepbump.bumpnet.predict.predict`, the background from :func:`hepbump.stats.smooth_background` (the
-4th-order log-polynomial fit of the observed histogram itself), then GV, brute force, or GV with the
-brute-force fallback when its self-check fails (``method="auto"``). The toys take the fitted background as the
-truth: the uncertainty of the fit is not propagated. Every function takes ``rng`` (a seed or a
-:class:`numpy.random.Generator`): the same seed gives the same toys whatever ``batch`` (their Z may differ in
-the last float32 digit, the network's sums being ordered by batch size).
+4th-order log-polynomial fit of the observed histogram itself), then importance sampling (default), GV, brute
+force, or importance sampling with the brute-force fallback when it is not reliable (``method="auto"``). The
+toys take the fitted background as the truth: the uncertainty of the fit is not propagated. Every function takes
+``rng`` (a seed or a :class:`numpy.random.Generator`): the same seed gives the same toys whatever ``batch``
+(their Z may differ in the last float32 digit, the network's sums being ordered by batch size).
 
 >>> import numpy as np, torch
 >>> from hepbump.bumpnet.model import BumpNet, ModelConfig
@@ -79,6 +84,7 @@ from hepbump.stats import p_to_z, z_to_p
 
 __all__ = [
     "DEFAULT_CHECK_LEVEL",
+    "DEFAULT_PROBE_TOYS",
     "DEFAULT_REFERENCE_LEVEL",
     "GlobalSignificance",
     "count_upcrossings",
@@ -98,10 +104,17 @@ log = logging.getLogger(__name__)
 DEFAULT_REFERENCE_LEVEL = 1.0
 #: Default level of the self-check of the Gross-Vitells extrapolation.
 DEFAULT_CHECK_LEVEL = 2.0
-#: ``|check_pull|`` above which the Gross-Vitells result is flagged (and ``method="auto"`` falls back to toys).
+#: ``|check_pull|`` above which the Gross-Vitells result is flagged (``GlobalSignificance.reliable`` is False).
 MAX_CHECK_PULL = 3.0
-#: Default number of toys of each method of :func:`global_significance` (``"auto"``: GV, then toys if needed).
-DEFAULT_TOYS = {"gv": 100, "toys": 10_000, "auto": 100}
+#: An importance-sampling result is reliable with at least this many sampling toys at or above ``z_obs`` ...
+MIN_IS_ABOVE = 10
+#: ... and a relative error of at most this.
+MAX_IS_RELATIVE_ERROR = 0.5
+#: Default number of toys of each method of :func:`global_significance` (``"auto"``: importance sampling, then
+#: brute-force toys if it is not reliable). ``"is"`` runs ``DEFAULT_PROBE_TOYS`` probe toys on top.
+DEFAULT_TOYS = {"is": 1200, "gv": 100, "toys": 10_000, "auto": 1200}
+#: Default number of probe toys of the importance sampling (:mod:`hepbump.bumpnet.leecal`).
+DEFAULT_PROBE_TOYS = 270
 #: Toys per forward pass (bounds the memory of the network's activations).
 DEFAULT_BATCH = 1024
 _RATES = ("discrete", "continuous")
@@ -118,7 +131,10 @@ class GlobalSignificance:
     upcrossings of ``reference_level`` per toy over the scanned bins, and ``lag1_correlation`` the neighbour
     correlation of the toys' Z (NaN where unused: ``"toys"``, or ``"gv"`` with the continuous rate).
     ``check_pull`` compares the upcrossings of ``check_level`` in the toys with the extrapolation (``"gv"`` only;
-    see the module docstring): ``reliable`` is False when ``|check_pull| > 3``.
+    see the module docstring): ``reliable`` is False when ``|check_pull| > 3``. ``method="is"``
+    (:mod:`hepbump.bumpnet.leecal`): ``error`` is the standard error of the weighted mean, ``n_probe`` the probe
+    toys, the upcrossing fields are NaN. ``n_above``: toys with ``Z_max >= z_local`` (``"is"``: sampling toys;
+    ``"toys"``: all; -1 for ``"gv"``).
     """
 
     z_local: float
@@ -134,10 +150,22 @@ class GlobalSignificance:
     lag1_correlation: float
     check_level: float = float("nan")
     check_pull: float = float("nan")
+    n_probe: int = 0
+    n_above: int = -1
 
     @property
     def reliable(self) -> bool:
-        """False when the Gross-Vitells self-check failed (``|check_pull| > 3``); True for brute-force toys."""
+        """False when GV's self-check failed (``|check_pull| > 3``) or an importance-sampling estimate is imprecise.
+
+        ``"is"``: reliable when at least ``MIN_IS_ABOVE`` (10) sampling toys reach ``z_local`` and the relative
+        error is at most ``MAX_IS_RELATIVE_ERROR`` (0.5). Brute-force toys are always reliable.
+        """
+        if self.method == "is":
+            return bool(
+                self.n_above >= MIN_IS_ABOVE
+                and self.p_global > 0
+                and self.error <= MAX_IS_RELATIVE_ERROR * self.p_global
+            )
         return bool(np.isnan(self.check_pull) or abs(self.check_pull) <= MAX_CHECK_PULL)
 
     @property
@@ -464,7 +492,8 @@ def _bruteforce_result(
     for z in _iter_toy_z(model, background, n_toys, gen, batch):
         zmax.append(z[:, first:].max(axis=1))
         ups.append(count_upcrossings(z[:, first:], u0))
-    p, err = global_p_bruteforce(z_obs, np.concatenate(zmax))
+    zmax_all = np.concatenate(zmax)
+    p, err = global_p_bruteforce(z_obs, zmax_all)
     n_up = np.concatenate(ups)
     return GlobalSignificance(
         z_local=z_obs,
@@ -478,6 +507,7 @@ def _bruteforce_result(
         n_upcrossings_ref=float(n_up.mean()),
         n_upcrossings_ref_error=float(n_up.std(ddof=1) / np.sqrt(n_up.size)) if n_up.size > 1 else float("nan"),
         lag1_correlation=float("nan"),
+        n_above=int(np.sum(zmax_all >= z_obs)),
     )
 
 
@@ -485,24 +515,34 @@ def global_significance(
     model: Any,
     histogram: Any,
     *,
-    method: str = "gv",
+    method: str = "is",
     n_toys: int | None = None,
+    n_probe: int = DEFAULT_PROBE_TOYS,
     reference_level: float = DEFAULT_REFERENCE_LEVEL,
     rng: Any = 0,
     exclude_first: float = 0.1,
     rate: str = "discrete",
     check_level: float = DEFAULT_CHECK_LEVEL,
     fallback_toys: int = DEFAULT_TOYS["toys"],
-    batch: int = DEFAULT_BATCH,
+    batch: int | None = None,
     order: int = 4,
 ) -> GlobalSignificance:
     """Global significance of the largest predicted Z of one observed histogram.
 
     ``histogram`` is any UHI histogram, ``(counts, edges)`` or an array of counts (unit bins). Its background is
     the :func:`~hepbump.stats.smooth_background` fit (degree ``order``) of the histogram itself; ``method`` is
-    ``"gv"`` (:func:`gross_vitells`, default 100 toys), ``"toys"`` (brute force, default 10^4 toys; the
-    upcrossings of ``reference_level`` are counted in the same toys and reported too) or ``"auto"`` (GV, and
-    ``fallback_toys`` brute-force toys when the GV self-check fails, see :attr:`GlobalSignificance.reliable`).
+
+    * ``"is"`` (default): importance sampling, :func:`hepbump.bumpnet.leecal.importance_sampling` (``n_probe``
+      probe toys + default 1200 weighted toys); unbiased for any network, calibrated or not;
+    * ``"gv"``: :func:`gross_vitells` (default 100 toys); fastest, but only right for a network whose Z is a
+      unit Gaussian field under the background-only hypothesis (the shipped network's is not in its tail);
+    * ``"toys"``: brute force (default 10^4 toys; the upcrossings of ``reference_level`` are counted in the same
+      toys and reported too);
+    * ``"auto"``: ``"is"``, then ``fallback_toys`` brute-force toys when it is not
+      :attr:`~GlobalSignificance.reliable` (fewer than 10 weighted toys above ``Z_max`` or a relative error
+      above 0.5).
+
+    ``batch``: toys per forward pass (default 1024; 2048 for importance sampling, whose 1200 toys then go in one).
     """
     from hepbump.bumpnet.predict import predict
     from hepbump.stats import smooth_background
@@ -510,31 +550,45 @@ def global_significance(
     if method not in DEFAULT_TOYS:
         raise InputError(f"method must be one of {tuple(DEFAULT_TOYS)}, got {method!r}")
     n_toys = DEFAULT_TOYS[method] if n_toys is None else _positive_int("n_toys", n_toys)
+    n_probe = _positive_int("n_probe", n_probe)
     fallback_toys = _positive_int("fallback_toys", fallback_toys)
     u0 = _finite("reference_level", reference_level)
     _finite("check_level", check_level)
     _rate(rate)
-    batch = _positive_int("batch", batch)
+    toy_batch = DEFAULT_BATCH if batch is None else _positive_int("batch", batch)
     gen = _generator(rng)
     counts, edges = _observed(histogram)
     first = _first_bin(counts.size, exclude_first)
     z_obs = float(np.max(predict(model, counts)[first:]))
     background = _background(smooth_background((counts, edges), order=order).expected)
     if method == "toys":
-        return _bruteforce_result(model, background, z_obs, n_toys, gen, batch, first, u0)
-    result = gross_vitells(
-        model,
-        background,
-        z_obs,
-        n_toys=n_toys,
-        reference_level=u0,
-        rng=gen,
-        exclude_first=exclude_first,
-        rate=rate,
-        check_level=check_level,
-        batch=batch,
+        return _bruteforce_result(model, background, z_obs, n_toys, gen, toy_batch, first, u0)
+    if method == "gv":
+        return gross_vitells(
+            model,
+            background,
+            z_obs,
+            n_toys=n_toys,
+            reference_level=u0,
+            rng=gen,
+            exclude_first=exclude_first,
+            rate=rate,
+            check_level=check_level,
+            batch=toy_batch,
+        )
+    from hepbump.bumpnet.leecal import DEFAULT_IS_BATCH, importance_sampling
+
+    is_batch = DEFAULT_IS_BATCH if batch is None else toy_batch
+    result = importance_sampling(
+        model, background, z_obs, n_toys=n_toys, n_probe=n_probe, rng=gen, exclude_first=exclude_first, batch=is_batch
     )
     if method == "auto" and not result.reliable:
-        log.warning("falling back to %d brute-force toys", fallback_toys)
-        return _bruteforce_result(model, background, z_obs, fallback_toys, gen, batch, first, u0)
+        log.warning(
+            "importance sampling not reliable (%d toys above, relative error %.2g): falling back to %d "
+            "brute-force toys",
+            result.n_above,
+            result.error / result.p_global if result.p_global > 0 else float("inf"),
+            fallback_toys,
+        )
+        return _bruteforce_result(model, background, z_obs, fallback_toys, gen, toy_batch, first, u0)
     return result
