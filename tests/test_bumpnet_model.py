@@ -1,9 +1,12 @@
 import itertools
+import json
+from dataclasses import replace
 
 import pytest
 import torch
 
 from hepbump.bumpnet.model import BumpNet, ModelConfig, count_parameters
+from hepbump.errors import InputError
 
 TINY = ModelConfig(channels=4, kernel_sizes=(3, 7), layers_per_stack=2, mlp_hidden=(8, 4))
 
@@ -18,15 +21,19 @@ def test_default_is_the_paper_architecture():
     assert net.mlp[0].in_channels == 257
 
 
-def expected_parameters(c, kernels, layers, hidden):
-    conv = sum(k * c + c + (layers - 1) * (k * c * c + c) for k in kernels)
-    widths = (c * len(kernels) + 1, *hidden, 1)
+def expected_parameters(c, kernels, layers, hidden, c_in=1):
+    conv = sum(k * c * c_in + c + (layers - 1) * (k * c * c + c) for k in kernels)
+    widths = (c * len(kernels) + c_in, *hidden, 1)
     return conv + sum(a * b + b for a, b in itertools.pairwise(widths))
 
 
-@pytest.mark.parametrize("config", [ModelConfig(), ModelConfig(channels=32), TINY])
+@pytest.mark.parametrize(
+    "config",
+    [ModelConfig(), ModelConfig(channels=32), TINY, replace(TINY, edge_mode="replicate", edge_channel=True)],
+)
 def test_parameter_count(config):
-    n = expected_parameters(config.channels, config.kernel_sizes, config.layers_per_stack, config.mlp_hidden)
+    c_in = 2 if config.edge_channel else 1
+    n = expected_parameters(config.channels, config.kernel_sizes, config.layers_per_stack, config.mlp_hidden, c_in)
     assert count_parameters(BumpNet(config)) == n
     if config == ModelConfig():
         assert n == 686_721
@@ -91,3 +98,149 @@ def test_config_validation_and_round_trip():
     with pytest.raises(ValueError):
         ModelConfig(input_transform="sqrt")
     assert ModelConfig.from_dict(TINY.to_dict()) == TINY
+
+
+# --- histogram edges: edge_mode and edge_channel ----------------------------------------------------------------
+
+
+def _edge_test_counts() -> torch.Tensor:
+    """A falling spectrum with a bump at bin 30 (deterministic: no random numbers)."""
+    i = torch.arange(60, dtype=torch.float32)
+    return torch.round(1e4 * torch.exp(-i / 20) + 600 * torch.exp(-0.5 * ((i - 30) / 2) ** 2))[None]
+
+
+def test_default_config_keeps_the_shipped_network_outputs():
+    """The shipped weights give the numbers they gave before edge_mode/edge_channel existed (computed then)."""
+    net = BumpNet.pretrained()
+    assert net.config.edge_mode == "zeros" and net.config.edge_channel is False
+    with torch.no_grad():
+        z = net(_edge_test_counts())[0]
+    bins = [0, 1, 2, 29, 30, 31, 57, 58, 59]
+    reference = [0.25879, 0.11218, 0.46316, 9.47559, 10.89287, 10.33175, 0.3795, 0.61703, 0.24972]
+    torch.testing.assert_close(z[bins], torch.tensor(reference), rtol=0, atol=5e-5)
+    assert float(z.sum()) == pytest.approx(65.1185, abs=1e-3)
+
+
+EDGE_CONFIGS = [
+    replace(TINY, edge_mode="replicate"),
+    replace(TINY, edge_mode="replicate", edge_channel=True),
+    replace(TINY, edge_channel=True),
+]
+
+
+@pytest.mark.parametrize("config", EDGE_CONFIGS, ids=["replicate", "replicate+channel", "zeros+channel"])
+def test_edge_options_give_the_same_output_alone_and_in_a_padded_batch(config):
+    torch.manual_seed(4)
+    net = BumpNet(config).eval()
+    lengths = [23, 40, 7, 1]
+    rows = [torch.rand(n) * 500 + 50 for n in lengths]
+    longest = max(lengths) + 9  # every row padded, none reaching the batch's end
+    batch = torch.zeros(len(rows), longest)
+    for i, r in enumerate(rows):
+        batch[i, : r.numel()] = r
+    mask = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
+    with torch.no_grad():
+        padded = net(batch, mask)
+        for i, r in enumerate(rows):
+            torch.testing.assert_close(padded[i, : r.numel()], net(r[None])[0], rtol=1e-5, atol=1e-6)
+        # an all-True mask takes the unpadded path and gives the same numbers
+        torch.testing.assert_close(net(rows[1][None], torch.ones(1, 40, dtype=torch.bool)), net(rows[1][None]))
+
+
+def test_replicate_mode_differs_from_zeros_only_near_the_edges():
+    torch.manual_seed(5)
+    zeros = BumpNet(TINY).eval()
+    rep = BumpNet(replace(TINY, edge_mode="replicate")).eval()
+    rep.load_state_dict(zeros.state_dict())  # same parameters: only the padding differs
+    x = torch.rand(2, 50) * 1e3 + 100
+    with torch.no_grad():
+        diff = (rep(x) - zeros(x)).abs()
+    reach = TINY.edge_reach  # 2 layers of kernel 7: 6 bins
+    assert float(diff[:, reach:-reach].max()) < 1e-5
+    assert float(diff[:, :reach].max()) > 1e-4 and float(diff[:, -reach:].max()) > 1e-4
+
+
+def _averaging_net(edge_mode: str) -> BumpNet:
+    """One convolution (kernel 5) averaging its input, and an MLP passing that average through."""
+    net = BumpNet(
+        ModelConfig(
+            channels=1,
+            kernel_sizes=(5,),
+            layers_per_stack=1,
+            mlp_hidden=(1,),
+            input_transform="linear",
+            input_scale=100.0,
+            edge_mode=edge_mode,
+        )
+    ).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        net.stacks[0][0].weight.fill_(1 / 5)
+        net.mlp[0].weight[0, 0, 0] = 1.0  # feature 0: the convolution's output (feature 1: the raw input)
+        net.head.weight.fill_(1.0)
+    return net
+
+
+def test_replicate_padding_sees_no_step_at_the_edges():
+    x = torch.full((1, 12), 50.0)
+    with torch.no_grad():
+        rep, zero = _averaging_net("replicate")(x), _averaging_net("zeros")(x)
+    torch.testing.assert_close(rep, torch.full_like(x, 0.5))  # the edges equal the interior
+    torch.testing.assert_close(zero[0, [0, 1, 6, 10, 11]], torch.tensor([0.3, 0.4, 0.5, 0.4, 0.3]))
+    # in a padded batch the fill is the histogram's own last bin, not the batch's last (zero) column
+    batch = torch.zeros(2, 12)
+    batch[0, :7], batch[1] = 50.0, torch.linspace(10.0, 60.0, 12)
+    mask = torch.arange(12)[None, :] < torch.tensor([[7], [12]])
+    with torch.no_grad():
+        out = _averaging_net("replicate")(batch, mask)
+    torch.testing.assert_close(out[0], torch.tensor([0.5] * 7 + [0.0] * 5))
+
+
+def test_edge_channel_values():
+    config = replace(TINY, edge_channel=True)
+    assert config.edge_reach == 6 and config.features_per_bin == 4 * 2 + 2  # 2 layers of kernel 7: 2 x 3 bins
+    net = BumpNet(config)
+    assert all(stack[0].in_channels == 2 for stack in net.stacks) and net.mlp[0].in_channels == 10
+    e = net.edge_distance(20)[0]
+    assert e.shape == (20,) and float(e[0]) == float(e[-1]) == 0.0
+    torch.testing.assert_close(e[:7], torch.arange(7.0) / 6)
+    torch.testing.assert_close(e[-7:], torch.arange(6.0, -1.0, -1.0) / 6)
+    assert torch.all(e[6:14] == 1.0)  # saturated in the interior
+    rows = net.edge_distance(20, torch.tensor([20, 9, 1]))
+    torch.testing.assert_close(rows[0], e)
+    torch.testing.assert_close(rows[1, :9], torch.tensor([0, 1, 2, 3, 4, 3, 2, 1, 0]) / 6.0)
+    assert torch.all(rows[1, 9:] == 0) and torch.all(rows[2] == 0)  # padding and a one-bin histogram: 0
+
+
+def test_edge_channel_enters_the_network():
+    """Shifting a constant histogram's ends changes the output only through the edge channel and padding."""
+    torch.manual_seed(6)
+    net = BumpNet(replace(TINY, edge_mode="replicate", edge_channel=True)).eval()
+    with torch.no_grad():
+        z = net(torch.full((1, 40), 300.0))[0]
+    assert float((z[0] - z[20]).abs()) > 1e-5  # without the edge channel a constant input would give a constant
+
+
+def test_replicate_mode_needs_right_padded_masks():
+    net = BumpNet(replace(TINY, edge_mode="replicate"))
+    holes = torch.tensor([[True, False, True, True]])
+    with pytest.raises(InputError, match="prefix"):
+        net(torch.ones(1, 4), holes)
+
+
+def test_edge_options_validation_and_round_trip():
+    with pytest.raises(ValueError, match="edge_mode") as info:
+        ModelConfig(edge_mode="mirror")
+    assert isinstance(info.value, InputError)
+    with pytest.raises(ValueError, match="edge_channel"):
+        ModelConfig(edge_channel="yes")
+    config = replace(TINY, edge_mode="replicate", edge_channel=True)
+    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.to_dict()["edge_mode"] == "replicate" and config.to_dict()["edge_channel"] is True
+
+
+def test_config_written_before_the_edge_options_loads_as_the_paper_network():
+    old = {k: v for k, v in TINY.to_dict().items() if k not in ("edge_mode", "edge_channel")}
+    config = ModelConfig.from_dict(json.loads(json.dumps(old)))
+    assert config == TINY and config.edge_mode == "zeros" and config.edge_channel is False

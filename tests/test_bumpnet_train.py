@@ -150,3 +150,51 @@ def test_export_pretrained_writes_weights_and_card(tmp_path, dataset):
     x = torch.rand(2, 40) * 50
     with torch.no_grad():
         assert torch.equal(model(x), result.model.eval()(x))
+
+
+def test_training_with_the_edge_options(dataset, tmp_path):
+    """A few steps with replicate padding and the edge channel (padded batches of 30-50 bins); checkpoint loads."""
+    model = replace(TINY, edge_mode="replicate", edge_channel=True)
+    config = replace(CONFIG, model=model, epochs=1, max_batches_per_epoch=3)
+    result = train(config, dataset, tmp_path, progress=False)
+    assert np.isfinite(result.history[-1]["train_loss"]) and np.isfinite(result.best_val_loss)
+    loaded, ck = load_checkpoint(tmp_path / "last.pt", expected=model)
+    assert loaded.config.edge_mode == "replicate" and loaded.config.edge_channel is True
+    assert ck["model_config"]["edge_mode"] == "replicate"
+    x = torch.rand(2, 40) * 50
+    with torch.no_grad():
+        assert torch.equal(loaded(x), result.model.eval()(x))
+    assert "architecture" in one_line_error(tmp_path / "last.pt", expected=replace(model, edge_mode="zeros"))
+    assert "architecture" in one_line_error(tmp_path / "last.pt", expected=replace(model, edge_channel=False))
+    resumed = train(replace(config, epochs=2), dataset, tmp_path / "b", progress=False)
+    assert len(resumed.history) == 2
+
+
+def test_checkpoint_written_before_the_edge_options_loads_and_resumes(dataset, tmp_path, monkeypatch):
+    """Files without the edge_mode/edge_channel keys (older hepbump) load as the paper network and resume."""
+    config = replace(CONFIG, max_batches_per_epoch=2)
+    straight = train(config, dataset, tmp_path / "a", progress=False)
+    real, calls = train_mod.evaluate_loss, {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, dataset, tmp_path / "b", progress=False)
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    last = tmp_path / "b" / "last.pt"
+    ck = torch.load(last, weights_only=True)
+    old_model = {k: v for k, v in ck["model_config"].items() if k not in ("edge_mode", "edge_channel")}
+    old_train = {
+        **ck["train_config"],
+        "model": {k: v for k, v in ck["train_config"]["model"].items() if k in old_model},
+    }
+    torch.save({**ck, "model_config": old_model, "train_config": old_train}, last)
+    model, _ = load_checkpoint(last, expected=TINY)
+    assert model.config.edge_mode == "zeros" and model.config.edge_channel is False
+    resumed = train(config, dataset, tmp_path / "b", resume=True, progress=False)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]

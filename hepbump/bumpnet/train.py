@@ -123,6 +123,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
+def _same_train_config(stored, config: TrainConfig) -> bool:
+    """Whether a checkpoint's stored training configuration is ``config`` (fields added since default)."""
+    try:
+        return TrainConfig.from_dict(stored) == config
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
 def load_checkpoint(path: str | Path, *, expected: ModelConfig | None = None) -> tuple[BumpNet, dict]:
     """Load ``path`` into a :class:`BumpNet`; returns ``(model, checkpoint dict)``.
 
@@ -235,7 +243,7 @@ def train(
     best_val = math.inf
     if resume and last.exists():
         model, ck = load_checkpoint(last, expected=model_config)
-        if ck.get("train_config") != config.to_dict():
+        if not _same_train_config(ck.get("train_config"), config):
             raise CheckpointError(f"{last} was written by another training configuration; cannot resume with this one")
         optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=0.0)

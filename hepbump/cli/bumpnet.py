@@ -127,6 +127,22 @@ def train(
     input_transform: Annotated[
         str, typer.Option("--input-transform", help="Input map: log1p, anscombe or linear (the paper's).")
     ] = "log1p",
+    edge_mode: Annotated[
+        str,
+        typer.Option(
+            "--edge-mode",
+            help="Padding of the convolutions at the histogram ends: zeros (the paper's) or replicate (copies of "
+            "the first and last bins, per histogram).",
+        ),
+    ] = "zeros",
+    edge_channel: Annotated[
+        bool,
+        typer.Option(
+            "--edge-channel/--no-edge-channel",
+            help="Add an input channel with the distance to the nearest histogram end (min(d, K)/K, K the "
+            "network's reach in bins).",
+        ),
+    ] = False,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs (the cosine schedule spans them).")] = 20,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 256,
     learning_rate: Annotated[float, typer.Option("--lr", help="Initial learning rate (cosine-annealed to 0).")] = 1e-3,
@@ -151,7 +167,9 @@ def train(
 
     check_outputs((json_out, _JSON))
     config = TrainConfig(
-        model=ModelConfig(channels=channels, input_transform=input_transform),
+        model=ModelConfig(
+            channels=channels, input_transform=input_transform, edge_mode=edge_mode, edge_channel=edge_channel
+        ),
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
