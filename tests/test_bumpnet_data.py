@@ -291,3 +291,136 @@ def test_concatenate_and_finite_targets():
     c = concatenate([a, b])
     assert len(c) == 12 and np.all(np.isfinite(c.target))
     assert math.isfinite(float(c.target.max()))
+
+
+# --- edge signals and recipe options -----------------------------------------------------------------------------
+
+
+def _edge_bank():
+    mothers = []
+    for i in range(6):
+        edges = np.geomspace(100.0, 2000.0, 41 + 10 * (i % 3))
+        mothers.append((np.round(1e4 * (edges[:-1] / 100.0) ** -3), edges))
+    return MotherBank.from_histograms(mothers, smooth=False)
+
+
+def test_default_data_is_unchanged_by_the_edge_options():
+    """Digest of the default generator's output recorded before edge_signal_fraction existed (same seed)."""
+    import hashlib
+
+    digest, sums = hashlib.sha256(), []
+    runs = (
+        (DataConfig(n_bins_range=(30, 80), chunk_size=40), None),
+        (DataConfig(chunk_size=50, mother_scale_range=(1.0, 100.0)), _edge_bank()),
+    )
+    for config, bank in runs:
+        for b in generate(np.random.default_rng(2024), 120, config, bank):
+            for a in (b.counts, b.signal, b.signal_bin, b.mother, b.source):
+                digest.update(np.ascontiguousarray(a).astype(np.int64).tobytes())
+            sums.append(float(np.sum(b.target)))
+    assert digest.hexdigest()[:16] == "0e40aec550351966"
+    assert len(sums) == 15 and sum(sums) == pytest.approx(3773.548303, abs=1e-5)
+
+
+def _window_side(b):
+    """Per signal sample: 'L' / 'R' if its mean lies in the left / right edge window, '' otherwise."""
+    from hepbump.bumpnet.data import edge_windows
+
+    n = b.n_bins
+    (ls,), (lsize,), (rs,), (rsize,) = edge_windows(np.array([n]), 10)
+    out = []
+    for j in np.flatnonzero(b.signal_bin >= 0):
+        e, mean = b.edges[j], b.signal_mean_gev[j]
+        side = "L" if e[ls] <= mean <= e[ls + lsize] else ""
+        side += "R" if e[rs] <= mean <= e[rs + rsize] else ""
+        out.append(side)
+    return out
+
+
+@pytest.mark.parametrize("with_bank", [False, True])
+def test_edge_fraction_one_puts_every_signal_in_an_edge_window(with_bank):
+    config = DataConfig(n_bins_range=(2, 300), chunk_size=16, signal_fraction=1.0, edge_signal_fraction=1.0)
+    if with_bank:
+        from dataclasses import replace
+
+        config = replace(config, mother_fraction=1.0)
+    batches = list(generate(np.random.default_rng(11), 400, config, _edge_bank() if with_bank else None))
+    sides = [s for b in batches for s in _window_side(b)]
+    assert len(sides) == 400 and all(sides)
+    long_ones = [s for b in batches if b.n_bins >= 40 for s in _window_side(b)]
+    assert {"L", "R"} <= set(long_ones)  # both ends are used (windows overlap below 23 bins)
+
+
+def test_edge_windows_follow_the_scanned_bins():
+    from hepbump.bumpnet.data import edge_windows
+
+    ls, lsize, rs, rsize = edge_windows(np.array([2, 9, 10, 40, 99, 100, 300]), 10)
+    assert ls.tolist() == [0, 0, 1, 4, 9, 10, 30]  # floor(0.1 n): the first bin a scan considers
+    assert lsize.tolist() == [2, 9, 9, 10, 10, 10, 10] and rsize.tolist() == [2, 9, 10, 10, 10, 10, 10]
+    assert (rs + rsize).tolist() == [2, 9, 10, 40, 99, 100, 300]
+
+
+def test_edge_fraction_is_honoured_statistically():
+    config = DataConfig(n_bins_range=(300, 300), chunk_size=1000, edge_signal_fraction=0.3)
+    batches = list(generate(np.random.default_rng(5), 4000, config))
+    sides = [s for b in batches for s in _window_side(b)]
+    n = len(sides)
+    assert 0.77 < n / 4000 < 0.83  # the signal fraction is untouched
+    uniform = 20 / 300  # a uniformly placed signal falls in one of the two windows
+    inside = np.mean([bool(s) for s in sides])
+    assert inside == pytest.approx(0.3 + 0.7 * uniform, abs=0.03)
+    left, right = sides.count("L"), sides.count("R")
+    assert abs(left - right) < 4 * np.sqrt(left + right)
+    # the others stay uniform over the bins: the middle half of the histogram holds half of them
+    bins = [
+        np.searchsorted(b.edges[j], b.signal_mean_gev[j]) - 1
+        for b in batches
+        for j in np.flatnonzero(b.signal_bin >= 0)
+    ]
+    assert np.mean([75 <= k < 225 for k in bins]) == pytest.approx(0.7 * 0.5, abs=0.03)
+
+
+def test_edge_and_range_options_are_validated_by_name():
+    for kwargs, field_name in (
+        ({"edge_signal_fraction": -0.1}, "edge_signal_fraction"),
+        ({"edge_signal_fraction": 1.5}, "edge_signal_fraction"),
+        ({"edge_signal_bins": 0}, "edge_signal_bins"),
+        ({"edge_signal_bins": 2.5}, "edge_signal_bins"),
+        ({"edge_signal_bins": True}, "edge_signal_bins"),
+        ({"z_range": (-1.0, 5.0)}, "z_range"),
+        ({"z_range": (5.0, 2.0)}, "z_range"),
+        ({"z_range": (0.0, float("inf"))}, "z_range"),
+        ({"mother_scale_range": (0.0, 1.0)}, "mother_scale_range"),
+        ({"mother_scale_range": (2.0, 1.0)}, "mother_scale_range"),
+    ):
+        with pytest.raises(ValueError, match=f"DataConfig.{field_name}"):
+            DataConfig(**kwargs)
+    DataConfig(edge_signal_fraction=1.0, edge_signal_bins=1, z_range=(0.0, 15.0), mother_scale_range=(1.0, 1e3))
+
+
+def test_edge_options_round_trip_and_old_recipes_load():
+    config = DataConfig(edge_signal_fraction=0.3, edge_signal_bins=8, z_range=(0.0, 15.0))
+    assert DataConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    old = {k: v for k, v in DataConfig().to_dict().items() if k not in ("edge_signal_fraction", "edge_signal_bins")}
+    loaded = DataConfig.from_dict(json.loads(json.dumps(old)))
+    assert loaded == DataConfig() and loaded.edge_signal_fraction == 0.0 and loaded.edge_signal_bins == 10
+
+
+def test_cli_data_edge_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from hepbump.cli import app
+    from hepbump.errors import InputError
+
+    runner = CliRunner()
+    args = ["bumpnet", "data", "-o", str(tmp_path / "d"), "--samples", "20", "--seed", "1", "--no-progress"]
+    result = runner.invoke(
+        app, [*args, "--edge-signal-fraction", "1", "--edge-signal-bins", "5", "--z-range", "0", "15"]
+    )
+    assert result.exit_code == 0, result.output
+    recipe = load_manifest(tmp_path / "d")["recipe"]["data_config"]
+    assert recipe["edge_signal_fraction"] == 1.0 and recipe["edge_signal_bins"] == 5
+    assert recipe["z_range"] == [0.0, 15.0]
+    bad = runner.invoke(app, [*args[:3], str(tmp_path / "e"), *args[4:], "--z-range", "5", "2"])
+    assert isinstance(bad.exception, InputError) and "z_range" in str(bad.exception)
+    assert runner.invoke(app, [*args[:3], str(tmp_path / "f"), *args[4:], "--edge-signal-fraction", "2"]).exit_code == 2

@@ -198,3 +198,81 @@ def test_checkpoint_written_before_the_edge_options_loads_and_resumes(dataset, t
     assert model.config.edge_mode == "zeros" and model.config.edge_channel is False
     resumed = train(config, dataset, tmp_path / "b", resume=True, progress=False)
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+
+
+# --- signal-weighted loss ------------------------------------------------------------------------------------------
+
+
+def test_signal_weighted_mse_is_the_plain_mse_at_zero():
+    from hepbump.bumpnet.train import signal_weighted_mse
+
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(4, 30, generator=gen), 5 * torch.randn(4, 30, generator=gen)
+    mask = torch.rand(4, 30, generator=gen) < 0.8
+    assert torch.equal(signal_weighted_mse(pred, target, mask, 0.0), masked_mse(pred, target, mask))
+    assert torch.equal(signal_weighted_mse(pred, target, mask), masked_mse(pred, target, mask))
+    # a constant |target| gives constant weights: normalised away
+    flat = target.sign() * 3.0
+    assert float(signal_weighted_mse(pred, flat, mask, 2.0)) == pytest.approx(float(masked_mse(pred, flat, mask)))
+
+
+def test_signal_weighted_mse_up_weights_signal_bins_by_hand():
+    from hepbump.bumpnet.train import signal_weighted_mse
+
+    pred = torch.tensor([[1.0, 0.0, 0.0, 50.0], [0.0, 1.0, 0.0, 0.0]], requires_grad=True)
+    target = torch.tensor([[0.0, 4.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 7.0]])
+    mask = torch.tensor([[True, True, True, False], [True, True, True, False]])
+    # real bins: weights 1 + 0.5|Z| = 1, 3, 1, 1.5, 1.5, 1 (sum 9); squared errors 1, 16, 0, 1, 0, 0
+    loss = signal_weighted_mse(pred, target, mask, 0.5)
+    assert float(loss.detach()) == pytest.approx((1 * 1 + 3 * 16 + 1.5 * 1) / 9)
+    assert float(masked_mse(pred.detach(), target, mask)) == pytest.approx(18 / 6)
+    loss.backward()
+    grad = pred.grad
+    assert float(grad[0, 1]) == pytest.approx(2 * 3 * (0 - 4) / 9)  # the missed Z = 4 bin, weight 3
+    assert float(grad[0, 0]) == pytest.approx(2 * 1 * 1 / 9)
+    assert float(grad[0, 3]) == 0.0 and float(grad[1, 3]) == 0.0  # masked bins excluded
+    # relative to the plain MSE the signal bin's share of the loss grows
+    assert 3 * 16 / (1 + 3 * 16 + 1.5) > 16 / 18
+
+
+def test_signal_weight_round_trip_old_dicts_and_validation():
+    config = replace(CONFIG, signal_weight=2.0)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    old = {k: v for k, v in CONFIG.to_dict().items() if k != "signal_weight"}
+    assert TrainConfig.from_dict(old).signal_weight == 0.0 and TrainConfig.from_dict(old) == CONFIG
+    assert train_mod._same_train_config(old, CONFIG) and not train_mod._same_train_config(old, config)
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="TrainConfig.signal_weight"):
+            replace(CONFIG, signal_weight=bad)
+
+
+def test_training_with_signal_weight(dataset, tmp_path):
+    config = replace(CONFIG, epochs=1, max_batches_per_epoch=2, signal_weight=1.0)
+    result = train(config, dataset, tmp_path, progress=False)
+    row = result.history[-1]
+    assert list(row) == ["epoch", "train_loss", "val_loss", "val_mse", "lr", "samples", "seconds"]
+    assert np.isfinite(row["val_loss"]) and np.isfinite(row["val_mse"]) and row["val_loss"] != row["val_mse"]
+    _, ck = load_checkpoint(tmp_path / "last.pt")
+    assert ck["train_config"]["signal_weight"] == 1.0
+    with pytest.raises(CheckpointError, match="another training configuration"):
+        train(replace(config, epochs=2, signal_weight=0.0), dataset, tmp_path, resume=True, progress=False)
+    plain = train(replace(config, signal_weight=0.0), dataset, tmp_path / "plain", progress=False)
+    assert list(plain.history[-1]) == ["epoch", "train_loss", "val_loss", "lr", "samples", "seconds"]
+
+
+def test_cli_train_signal_weight(dataset, tmp_path):
+    from typer.testing import CliRunner
+
+    from hepbump.cli import app
+    from hepbump.errors import InputError
+
+    runner = CliRunner()
+    args = ["bumpnet", "train", str(dataset), "-o", str(tmp_path / "run"), "--channels", "4", "--epochs", "1"]
+    args += ["--batches-per-epoch", "1", "--threads", "1", "--no-progress"]
+    result = runner.invoke(app, [*args, "--signal-weight", "0.5"])
+    assert result.exit_code == 0, result.output
+    _, ck = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ck["train_config"]["signal_weight"] == 0.5
+    assert runner.invoke(app, [*args[:4], str(tmp_path / "b"), *args[5:], "--signal-weight", "-1"]).exit_code == 2
+    bad = runner.invoke(app, [*args[:4], str(tmp_path / "c"), *args[5:], "--signal-weight", "inf"])
+    assert isinstance(bad.exception, InputError) and "signal_weight" in str(bad.exception)

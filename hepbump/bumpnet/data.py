@@ -26,6 +26,22 @@ The yield is set by the noise-free (Asimov) significance of the peak bin ``c``: 
 + b_c, b_c)`` is drawn uniformly in ``z_range`` (0 to 10). Background and signal are Poisson-fluctuated
 separately and added: ``n = Poisson(b) + Poisson(s)``.
 
+**Edge signals** (``edge_signal_fraction``, default 0: positions uniform over all bins as above): that fraction
+of the signal samples has its mean drawn (uniformly in mass) inside a bin of an *edge window* of
+``edge_signal_bins`` bins (10 by default), half of them at each end of the histogram:
+
+* right: the last ``edge_signal_bins`` bins;
+* left: the ``edge_signal_bins`` bins that follow the first ``floor(0.1 n)`` bins, i.e. the first bins a scan
+  looks at (:func:`hepbump.bumpnet.scan.first_bin` leaves the first 10% out of its maximum). For ``n >= 100``
+  this window is 10 or more bins from the end; the network's edge blindness matters there mostly for short
+  histograms, where the excluded bins are fewer than the network's reach.
+
+Windows are cut to the histogram (a histogram shorter than a window has it all). A uniform position puts only
+about ``2 * 8 / n`` of the signals within 8 bins of an end (and data-like mothers rarely have dense edges), so
+the network sees few dense edge signals: ``edge_signal_fraction = 0.3`` makes them common without starving the
+interior. Related recipe knobs: ``mother_scale_range`` (e.g. ``(1, 1e3)``) makes dense data-like backgrounds,
+up to the right end; ``z_range`` (e.g. ``(0, 15)``) trains signals above Z = 10.
+
 **Target** (one definition for every signal width and for background-only samples)::
 
     Z_i = lr_significance(n_i, b_i)
@@ -61,6 +77,7 @@ __all__ = [
     "MotherBank",
     "analytic_backgrounds",
     "concatenate",
+    "edge_windows",
     "generate",
     "inject_signals",
     "signal_for_peak_z",
@@ -78,7 +95,10 @@ class DataConfig:
 
     ``chunk_size`` analytic samples share one bin count, drawn (integer) uniformly in ``n_bins_range``.
     ``family_probs`` (11 numbers) defaults to uniform; ``inv_power_range`` is the range of ``n`` of family 10.
-    ``mother_scale_range``: mother histograms are scaled by a log-uniform factor in this range.
+    ``mother_scale_range``: mother histograms are scaled by a log-uniform factor in this range (``0 < lo <= hi``).
+    ``z_range``: the peak-bin significance of a signal is uniform in it (``0 <= lo <= hi``).
+    ``edge_signal_fraction``: fraction of the signal samples whose signal lies in an edge window of
+    ``edge_signal_bins`` bins, half at each end (module docstring); 0 keeps the uniform positions.
     """
 
     n_bins_range: tuple[int, int] = (30, 300)
@@ -96,6 +116,8 @@ class DataConfig:
     signal_width_probs: tuple[float, ...] = (0.5, 0.25, 0.25)
     z_range: tuple[float, float] = (0.0, 10.0)
     min_expected: float = 1e-3
+    edge_signal_fraction: float = 0.0
+    edge_signal_bins: int = 10
 
     def __post_init__(self) -> None:
         lo, hi = self.n_bins_range
@@ -111,9 +133,27 @@ class DataConfig:
             raise ValueError("DataConfig.signal_width_probs must match signal_width_bins and sum to 1")
         if not 0 < self.y_range[0] < self.y_range[1] or self.min_expected <= 0:
             raise ValueError("DataConfig: need 0 < y_range[0] < y_range[1] and min_expected > 0")
-        for name in ("log_y_fraction", "stretch_fraction", "mother_fraction", "signal_fraction"):
+        for name in (
+            "log_y_fraction",
+            "stretch_fraction",
+            "mother_fraction",
+            "signal_fraction",
+            "edge_signal_fraction",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"DataConfig.{name} must be in [0, 1]")
+                raise ValueError(f"DataConfig.{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if isinstance(self.edge_signal_bins, bool) or not isinstance(self.edge_signal_bins, (int, np.integer)):
+            raise ValueError(f"DataConfig.edge_signal_bins must be an integer >= 1, got {self.edge_signal_bins!r}")
+        if self.edge_signal_bins < 1:
+            raise ValueError(f"DataConfig.edge_signal_bins must be an integer >= 1, got {self.edge_signal_bins!r}")
+        lo, hi = self.z_range
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo <= hi):
+            raise ValueError(f"DataConfig.z_range must satisfy 0 <= lo <= hi (finite), got {self.z_range}")
+        lo, hi = self.mother_scale_range
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 < lo <= hi):
+            raise ValueError(
+                f"DataConfig.mother_scale_range must satisfy 0 < lo <= hi (finite), got {self.mother_scale_range}"
+            )
 
     def to_dict(self) -> dict:
         """Plain JSON-able dictionary (nested :class:`AxisConfig` included)."""
@@ -286,6 +326,38 @@ def signal_for_peak_z(z, b, *, iterations: int = 40) -> np.ndarray:
     return np.where(z > 0, s, 0.0)
 
 
+#: Fraction of the first bins that a scan leaves out (``hepbump.bumpnet.scan.first_bin``): the left edge window
+#: starts after them.
+EDGE_EXCLUDE_FIRST = 0.1
+
+
+def edge_windows(lengths, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edge windows of histograms of ``lengths`` bins: ``(left_start, left_size, right_start, right_size)``.
+
+    Left: ``window`` bins from ``floor(0.1 n)`` (the first bin a scan considers); right: the last ``window``
+    bins; both cut to the histogram.
+
+    >>> [a.tolist() for a in edge_windows(np.array([5, 40, 300]), 10)]
+    [[0, 4, 30], [5, 10, 10], [0, 30, 290], [5, 10, 10]]
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    first = np.minimum(np.floor(EDGE_EXCLUDE_FIRST * lengths + 1e-9).astype(np.int64), lengths - 1)
+    left_size = np.minimum(window, lengths - first)
+    right_size = np.minimum(window, lengths)
+    return first, left_size, lengths - right_size, right_size
+
+
+def _edge_positions(rng: np.random.Generator, k: np.ndarray, lengths: np.ndarray, config: DataConfig) -> np.ndarray:
+    """Replace the bins ``k`` of a fraction ``edge_signal_fraction`` of the rows by bins of an edge window."""
+    n = len(k)
+    edge = rng.random(n) < config.edge_signal_fraction
+    left = rng.random(n) < 0.5
+    u = rng.random(n)
+    l_start, l_size, r_start, r_size = edge_windows(lengths, config.edge_signal_bins)
+    start, size = np.where(left, l_start, r_start), np.where(left, l_size, r_size)
+    return np.where(edge, start + np.minimum((u * size).astype(np.int64), size - 1), k)
+
+
 def inject_signals(
     rng: np.random.Generator,
     background: np.ndarray,
@@ -304,6 +376,8 @@ def inject_signals(
     has = rng.random(n) < config.signal_fraction
     wbins = rng.choice(np.asarray(config.signal_width_bins), size=n, p=np.asarray(config.signal_width_probs))
     k = rng.integers(0, nb, size=n) if lengths is None else (rng.random(n) * lengths).astype(np.int64)
+    if config.edge_signal_fraction > 0:  # no extra draws otherwise: the default stream is unchanged
+        k = _edge_positions(rng, k, np.full(n, nb, dtype=np.int64) if lengths is None else lengths, config)
     rows = np.arange(n)
     mean = edges[rows, k] + rng.random(n) * widths[rows, k]
     sigma = wbins * widths[rows, k]  # hepbump.stats.signal_widths: width in units of the local bin width

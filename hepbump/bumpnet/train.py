@@ -5,6 +5,13 @@
 per-bin significance over the real bins of a batch (padding is masked out of the loss and the network), as in the
 paper (section 2.1: Adam, MSE, ``CosineAnnealingLR`` from 1e-3 to 0 over the epochs).
 
+``TrainConfig.signal_weight`` (default 0: the plain MSE) weights the squared error of each real bin by ``w = 1 +
+signal_weight * |Z|``, ``Z`` its target, normalised per batch so the mean weight over the batch's real bins is 1
+(:func:`signal_weighted_mse`). Most bins are background noise with ``|Z| ~ 1``; without weights a missed signal
+bin of ``Z = 20`` is one bin among thousands. With a weight the recorded ``train_loss`` and ``val_loss`` are the
+weighted loss (not comparable between weights; the best checkpoint is chosen by it) and the history adds
+``val_mse``, the plain MSE of the validation set.
+
 ``out_dir`` receives ``last.pt`` (every epoch), ``best.pt`` (lowest validation loss), ``history.csv`` and
 ``history.json`` (the learning curve), all written atomically. ``resume=True`` continues from ``last.pt``: the
 shuffling of epoch ``e`` depends only on ``(seed, e)`` and the optimiser and scheduler states are restored, so a
@@ -44,6 +51,7 @@ __all__ = [
     "export_pretrained",
     "load_checkpoint",
     "masked_mse",
+    "signal_weighted_mse",
     "train",
 ]
 
@@ -64,7 +72,8 @@ class TrainConfig:
     ``model.input_scale`` is replaced by the training data's largest count when ``scale_from_data`` (the global
     scaling onto [0, 1]). ``max_batches_per_epoch`` caps an epoch (quick runs). ``threads`` goes to
     ``torch.set_num_threads``. A resumed run must use the same configuration (the cosine schedule depends on
-    ``epochs``).
+    ``epochs``). ``signal_weight`` (>= 0) up-weights the bins of large ``|Z|`` in the loss (module docstring);
+    0 is the paper's plain MSE, and a checkpoint written before the option loads with 0.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -77,12 +86,16 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     max_batches_per_epoch: int | None = None
+    signal_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.threads < 1 or not self.learning_rate > 0:
             raise ValueError("TrainConfig: epochs, batch_size, threads and learning_rate must be positive")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError("TrainConfig.val_fraction must be in [0, 1)")
+        w = self.signal_weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w >= 0):
+            raise ValueError(f"TrainConfig.signal_weight must be a finite number >= 0, got {w!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,6 +129,25 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     """
     m = mask.to(pred.dtype)
     return ((pred - target) ** 2 * m).sum() / m.sum().clamp(min=1.0)
+
+
+def signal_weighted_mse(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, signal_weight: float = 0.0
+) -> torch.Tensor:
+    """Weighted mean squared error over the bins where ``mask`` is True, weights ``1 + signal_weight * |target|``.
+
+    ``sum(w (pred - target)^2) / sum(w)`` over the masked-in bins: the weights are normalised to a mean of 1 over
+    them. ``signal_weight = 0`` is :func:`masked_mse` itself (the same computation).
+
+    >>> pred, target = torch.tensor([[1.0, 0.0, 0.0, 9.0]]), torch.tensor([[0.0, 2.0, 0.0, 0.0]])
+    >>> mask = torch.tensor([[True, True, True, False]])
+    >>> signal_weighted_mse(pred, target, mask, 1.0)  # weights 1, 3, 1: (1 + 3 * 4) / 5
+    tensor(2.6000)
+    """
+    if signal_weight == 0:
+        return masked_mse(pred, target, mask)
+    w = mask.to(pred.dtype) * (1.0 + signal_weight * target.abs())
+    return ((pred - target) ** 2 * w).sum() / w.sum().clamp(min=1.0)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -192,14 +224,19 @@ def _to_torch(batch):
 
 
 @torch.no_grad()
-def evaluate_loss(model: BumpNet, paths: list[Path], batch_size: int) -> float:
-    """Masked MSE over every real bin of the shards ``paths`` (NaN for none)."""
+def evaluate_loss(model: BumpNet, paths: list[Path], batch_size: int, signal_weight: float = 0.0) -> float:
+    """Masked MSE over every real bin of the shards ``paths`` (NaN for none), weighted as
+    :func:`signal_weighted_mse` (normalised over the whole set) when ``signal_weight`` > 0."""
     model.eval()
     total, bins = 0.0, 0.0
     for sb in iterate_batches(paths, batch_size):
         x, y, m = _to_torch(sb)
-        n = float(m.sum())
-        total += float(masked_mse(model(x, m), y, m)) * n
+        if signal_weight == 0:
+            n = float(m.sum())
+            total += float(masked_mse(model(x, m), y, m)) * n
+        else:
+            n = float((m.to(y.dtype) * (1.0 + signal_weight * y.abs())).sum())
+            total += float(signal_weighted_mse(model(x, m), y, m, signal_weight)) * n
         bins += n
     return total / bins if bins else math.nan
 
@@ -274,7 +311,7 @@ def train(
             if i >= n_batches:
                 break
             x, y, m = _to_torch(sb)
-            loss = masked_mse(model(x, m), y, m)
+            loss = signal_weighted_mse(model(x, m), y, m, config.signal_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -284,17 +321,12 @@ def train(
             bar.set_postfix(loss=f"{total / bins:.4g}")
         bar.close()
         scheduler.step()
-        val = evaluate_loss(model, val_paths, config.batch_size)
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": total / max(bins, 1.0),
-                "val_loss": val,
-                "lr": lr,
-                "samples": samples,
-                "seconds": round(time.perf_counter() - start, 3),
-            }
-        )
+        val = evaluate_loss(model, val_paths, config.batch_size, config.signal_weight)
+        row = {"epoch": epoch + 1, "train_loss": total / max(bins, 1.0), "val_loss": val}
+        if config.signal_weight:
+            row["val_mse"] = evaluate_loss(model, val_paths, config.batch_size)
+        row.update(lr=lr, samples=samples, seconds=round(time.perf_counter() - start, 3))
+        history.append(row)
         score = history[-1]["train_loss"] if math.isnan(val) else val  # no validation set: the training loss
         improved = score < best_val
         best_val = min(score, best_val)

@@ -87,8 +87,33 @@ def data(
         Optional[Path], typer.Option("--mothers", help="Mother bank (.npz, from 'bumpnet mothers').")
     ] = None,
     mother_scale: Annotated[
-        tuple[float, float], typer.Option("--mother-scale", help="Log-uniform scale range of the mothers' yields.")
+        tuple[float, float],
+        typer.Option(
+            "--mother-scale",
+            help="Log-uniform scale range of the mothers' yields (with --mothers), e.g. 1 1000 for dense backgrounds.",
+        ),
     ] = (1.0, 1.0),
+    z_range: Annotated[
+        tuple[float, float],
+        typer.Option("--z-range", help="Range of the signals' peak-bin significance (uniform), e.g. 0 15."),
+    ] = (0.0, 10.0),
+    edge_signal_fraction: Annotated[
+        float,
+        typer.Option(
+            "--edge-signal-fraction",
+            min=0.0,
+            max=1.0,
+            help="Fraction of the signals placed in an edge window (half at each end; 0: uniform positions).",
+        ),
+    ] = 0.0,
+    edge_signal_bins: Annotated[
+        int,
+        typer.Option(
+            "--edge-signal-bins",
+            min=1,
+            help="Bins of an edge window: the last ones, and the first ones after the 10% a scan leaves out.",
+        ),
+    ] = 10,
     seed: SeedOption = None,
     progress: ProgressOption = None,
     json_out: JsonOption = None,
@@ -98,13 +123,20 @@ def data(
 
     from hepbump.bumpnet import DataConfig, generate_dataset
     from hepbump.bumpnet.mothers import load_bank
+    from hepbump.errors import InputError
 
     check_outputs((json_out, _JSON))
     bank = None
-    config = DataConfig()
+    try:
+        config = DataConfig(
+            z_range=tuple(z_range), edge_signal_fraction=edge_signal_fraction, edge_signal_bins=edge_signal_bins
+        )
+        if mothers_file is not None:
+            config = replace(config, mother_scale_range=tuple(mother_scale))
+    except ValueError as exc:  # the message names the DataConfig field (--z-range, --mother-scale)
+        raise InputError(str(exc)) from None
     if mothers_file is not None:
         bank, _ = load_bank(mothers_file)
-        config = replace(config, mother_scale_range=tuple(mother_scale))
     manifest = generate_dataset(
         config,
         out,
@@ -155,6 +187,14 @@ def train(
             "of the training shards each epoch: more frequent checkpoints on a CPU).",
         ),
     ] = None,
+    signal_weight: Annotated[
+        float,
+        typer.Option(
+            "--signal-weight",
+            min=0.0,
+            help="Loss weight 1 + W |Z| per bin (mean 1 per batch): up-weights signal bins; 0 is the plain MSE.",
+        ),
+    ] = 0.0,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.pt.")] = False,
     seed: SeedOption = None,
@@ -164,19 +204,24 @@ def train(
     """Train BumpNet on a generated dataset; checkpoints every epoch (resumable with --resume)."""
     from hepbump.bumpnet import ModelConfig, TrainConfig
     from hepbump.bumpnet.train import train as run_training
+    from hepbump.errors import InputError
 
     check_outputs((json_out, _JSON))
-    config = TrainConfig(
-        model=ModelConfig(
-            channels=channels, input_transform=input_transform, edge_mode=edge_mode, edge_channel=edge_channel
-        ),
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        threads=threads,
-        seed=resolve_seed(ctx, seed),
-        max_batches_per_epoch=batches_per_epoch,
-    )
+    try:
+        config = TrainConfig(
+            model=ModelConfig(
+                channels=channels, input_transform=input_transform, edge_mode=edge_mode, edge_channel=edge_channel
+            ),
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            threads=threads,
+            seed=resolve_seed(ctx, seed),
+            max_batches_per_epoch=batches_per_epoch,
+            signal_weight=signal_weight,
+        )
+    except ValueError as exc:  # the message names the field (e.g. TrainConfig.signal_weight)
+        raise InputError(str(exc)) from None
     result = run_training(config, data_dir, out, resume=resume, progress=show_progress(progress))
     write_json(json_out, {"best_val_loss": result.best_val_loss, "history": result.history})
     typer.echo(f"trained {len(result.history)} epochs; best validation loss {result.best_val_loss:.4f}; files in {out}")
