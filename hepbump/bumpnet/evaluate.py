@@ -109,6 +109,9 @@ PAPER_FALSE_RATE = {"function": 0.00048, "dm": 0.00129}
 FLOOR_FALSE_RATE = {"function": 0.0005, "dm": 0.0013}
 MEDIAN_FLOOR = 0.15
 
+#: Analytic histograms per drawn bin count in the evaluation sets (see :class:`EvaluateConfig`).
+EVAL_CHUNK_SIZE = 32
+
 _Z_EDGES = tuple(float(x) for x in np.round(np.arange(0.0, 12.01, 0.5), 6))
 
 
@@ -120,6 +123,8 @@ class EvaluateConfig:
     background-only set, ``n_shape`` per other set (each distortion, each extra signal width, sparse tails, the
     training shapes of Fig. 10). ``data`` is the base recipe (axes, bin counts, yields) that each set modifies.
     ``figures=False`` writes the CSVs and the summary only; ``per_histogram_csv`` adds ``histograms.csv.gz``.
+    The default recipe draws a new bin count every 32 analytic histograms (training uses 512): with 512, a
+    10,000-histogram set has only ~20 bin counts, and which ones it draws moves sigma(dZ_max) by +-0.2.
     """
 
     n_nominal: int = 20_000
@@ -139,7 +144,7 @@ class EvaluateConfig:
     sparse_max_expected: float = 1.0
     per_histogram_csv: bool = True
     figures: bool = True
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DataConfig = field(default_factory=lambda: DataConfig(chunk_size=EVAL_CHUNK_SIZE))
 
     def __post_init__(self) -> None:
         for name in ("n_nominal", "n_background", "n_shape", "position_bins"):
