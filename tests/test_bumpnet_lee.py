@@ -35,12 +35,7 @@ EDGES = np.linspace(500.0, 2000.0, 61)
 BKG = expected_counts(EDGES, DijetShape().unnormalised, total=2e4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

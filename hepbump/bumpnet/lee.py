@@ -79,6 +79,7 @@ from typing import Any
 import numpy as np
 from scipy.special import owens_t
 
+from hepbump.bumpnet.scan import first_bin
 from hepbump.errors import InputError
 from hepbump.stats import p_to_z, z_to_p
 
@@ -202,12 +203,10 @@ def _finite(name: str, value: Any) -> float:
 
 
 def _first_bin(n_bins: int, exclude_first: float) -> int:
-    """``floor(exclude_first * n_bins)``, as :func:`hepbump.bumpnet.scan.first_bin`; at least one bin stays."""
-    if isinstance(exclude_first, bool) or not isinstance(exclude_first, (int, float)):
+    """:func:`hepbump.bumpnet.scan.first_bin` of one histogram, keeping at least one bin to scan."""
+    if isinstance(exclude_first, bool):
         raise InputError(f"exclude_first must be in [0, 1), got {exclude_first!r}")
-    if not 0.0 <= exclude_first < 1.0:
-        raise InputError(f"exclude_first must be in [0, 1), got {exclude_first!r}")
-    return min(int(np.floor(exclude_first * n_bins + 1e-9)), n_bins - 1)
+    return min(int(first_bin(n_bins, exclude_first)), n_bins - 1)
 
 
 def _background(background: Any) -> np.ndarray:

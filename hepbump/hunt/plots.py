@@ -107,6 +107,17 @@ def plot_cleaning(
     _save(fig, path)
 
 
+def _rejection_axes(ax: Any, title: str | None, legend_size: str) -> None:
+    """Axes of a background-rejection plot: log 1/eps_b against eps_s in [0, 1], title and legend."""
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(r"signal efficiency $\varepsilon_s$")
+    ax.set_ylabel(r"background rejection $1/\varepsilon_b$")
+    if title:
+        ax.set_title(title, fontsize="x-small")
+    ax.legend(loc="lower left", fontsize=legend_size)
+
+
 def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike[str], *, title: str | None = None) -> None:
     """Background rejection 1/eps_b against signal efficiency eps_s, one line per label (Fig. 6)."""
     plt.style.use(mplhep.style.CMS)
@@ -114,13 +125,7 @@ def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike[str], *, title: 
     for label, roc in curves.items():
         keep = roc.eps_b > 0
         ax.plot(roc.eps_s[keep], roc.rejection[keep], lw=2, label=label)
-    ax.set_yscale("log")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(r"signal efficiency $\varepsilon_s$")
-    ax.set_ylabel(r"background rejection $1/\varepsilon_b$")
-    if title:
-        ax.set_title(title, fontsize="x-small")
-    ax.legend(loc="lower left", fontsize="x-small")
+    _rejection_axes(ax, title, "x-small")
     fig.tight_layout()
     _save(fig, path)
 
@@ -254,13 +259,7 @@ def plot_pair_rocs(
             es, eb = (np.asarray(a, dtype=np.float64) for a in points[bench])
             keep = eb > 0
             ax.plot(es[keep], 1.0 / eb[keep], "+", color=colour, ms=9, mew=2, label=f"bump hunt, {bench}")
-    ax.set_yscale("log")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(r"signal efficiency $\varepsilon_s$")
-    ax.set_ylabel(r"background rejection $1/\varepsilon_b$")
-    if title:
-        ax.set_title(title, fontsize="x-small")
-    ax.legend(loc="lower left", fontsize="xx-small", ncol=1)
+    _rejection_axes(ax, title, "xx-small")
     fig.tight_layout()
     _save(fig, path)
 
