@@ -276,3 +276,59 @@ def test_cli_train_signal_weight(dataset, tmp_path):
     assert runner.invoke(app, [*args[:4], str(tmp_path / "b"), *args[5:], "--signal-weight", "-1"]).exit_code == 2
     bad = runner.invoke(app, [*args[:4], str(tmp_path / "c"), *args[5:], "--signal-weight", "inf"])
     assert isinstance(bad.exception, InputError) and "signal_weight" in str(bad.exception)
+
+
+def test_warm_start_copies_the_weights_keeps_the_input_scale_and_records_the_origin(checkpoint, dataset, tmp_path):
+    source, ck = load_checkpoint(checkpoint)
+    # replicate padding has no weights: the source's parameters initialise it; a different data scale is overridden
+    config = replace(CONFIG, epochs=1, model=replace(TINY, edge_mode="replicate", input_scale=7.0))
+    warm = train_mod._warm_start(checkpoint, config.model)[0]
+    assert warm.config.edge_mode == "replicate" and warm.config.input_scale == source.config.input_scale
+    for (name, a), (_, b) in zip(source.state_dict().items(), warm.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    result = train(config, dataset, tmp_path / "warm", progress=False, init_from=checkpoint)
+    assert result.model.config.input_scale == source.config.input_scale
+    written = torch.load(tmp_path / "warm" / "last.pt", weights_only=True)
+    assert written["init_from"] == {
+        "file": str(checkpoint),
+        "epochs": len(ck["history"]),
+        "best_val_loss": ck["best_val_loss"],
+    }
+    # the warm start beats a cold start of the same single epoch on the same data
+    cold = train(config, dataset, tmp_path / "cold", progress=False)
+    assert result.best_val_loss < cold.best_val_loss
+    # resuming a warm-started run keeps its record and needs no second initialisation
+    longer = replace(config, epochs=2)
+    ck2 = torch.load(tmp_path / "warm" / "last.pt", weights_only=True)
+    ck2["train_config"] = longer.to_dict()
+    torch.save(ck2, tmp_path / "warm" / "last.pt")
+    resumed = train(longer, dataset, tmp_path / "warm", progress=False, resume=True)
+    assert len(resumed.history) == 2 and resumed.model.config.input_scale == source.config.input_scale
+    assert torch.load(tmp_path / "warm" / "last.pt", weights_only=True)["init_from"]["file"] == str(checkpoint)
+
+
+def test_warm_start_from_another_architecture_is_a_one_line_error(checkpoint, dataset, tmp_path):
+    wider = replace(CONFIG, model=replace(TINY, channels=16))
+    with pytest.raises(CheckpointError, match=r"cannot initialise this network: channels=8 \(this run: 16\)"):
+        train(wider, dataset, tmp_path / "run", progress=False, init_from=checkpoint)
+    assert not (tmp_path / "run").exists()  # nothing written
+    with pytest.raises(CheckpointError, match="does not exist"):
+        train(CONFIG, dataset, tmp_path / "run", progress=False, init_from=tmp_path / "missing.pt")
+
+
+def test_cli_train_init_from(dataset, tmp_path):
+    from typer.testing import CliRunner
+
+    from hepbump.cli import app
+
+    runner = CliRunner()
+    args = ["bumpnet", "train", str(dataset), "--channels", "4", "--epochs", "1", "--batches-per-epoch", "1"]
+    args += ["--threads", "1", "--no-progress"]
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "a")]).exit_code == 0
+    first = str(tmp_path / "a" / "last.pt")
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "b"), "--edge-mode", "replicate", "--init-from", first])
+    assert result.exit_code == 0, result.output
+    _, ck = load_checkpoint(tmp_path / "b" / "last.pt")
+    assert ck["init_from"]["file"] == first and ck["model_config"]["edge_mode"] == "replicate"
+    other = runner.invoke(app, [*args[:4], "8", *args[5:], "-o", str(tmp_path / "c"), "--init-from", first])
+    assert other.exit_code != 0 and "cannot initialise this network: channels=4" in str(other.exception or other.output)

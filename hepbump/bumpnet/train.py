@@ -17,6 +17,12 @@ weighted loss (not comparable between weights; the best checkpoint is chosen by 
 shuffling of epoch ``e`` depends only on ``(seed, e)`` and the optimiser and scheduler states are restored, so a
 resumed run reproduces the uninterrupted one.
 
+``init_from`` warm-starts a new run from the weights of another checkpoint (for example the shipped network):
+the architecture must have the same parameters (``edge_mode`` may differ, since padding has no weights), and the
+input map keeps that network's ``input_scale`` so the weights see the inputs they were trained on. The optimiser
+and the cosine schedule start afresh with this run's configuration; the checkpoints record the origin
+(``init_from``: file, epochs, best validation loss).
+
 Checkpoints are plain dictionaries read with ``torch.load(weights_only=True)``; :func:`load_checkpoint` turns
 every problem (missing, corrupted, foreign file, other format version or architecture) into a one-line
 :class:`CheckpointError` naming the file.
@@ -250,13 +256,41 @@ def _split(data_dir: Path, manifest: dict, val_fraction: float) -> tuple[list[Pa
     return [data_dir / e["file"] for e in train_e], [data_dir / e["file"] for e in entries[len(train_e) :]], train_e
 
 
+#: Fields of :class:`ModelConfig` a warm start may change: they carry no weights.
+_WARM_START_FREE = ("edge_mode", "input_scale")
+
+
+def _warm_start(path: str | Path, model_config: ModelConfig) -> tuple[BumpNet, dict]:
+    """A :class:`BumpNet` of ``model_config`` holding the weights of checkpoint ``path``, and the origin record."""
+    source, ck = load_checkpoint(path)
+    diff = {
+        k: (v, getattr(model_config, k))
+        for k, v in asdict(source.config).items()
+        if k not in _WARM_START_FREE and getattr(model_config, k) != v
+    }
+    if diff:
+        what = ", ".join(f"{k}={a!r} (this run: {b!r})" for k, (a, b) in diff.items())
+        raise CheckpointError(f"{path} cannot initialise this network: {what}")
+    model = BumpNet(replace(model_config, input_scale=source.config.input_scale))
+    model.load_state_dict(source.state_dict())
+    origin = {"file": str(path), "epochs": len(ck.get("history", ())), "best_val_loss": ck.get("best_val_loss")}
+    return model, origin
+
+
 def train(
-    config: TrainConfig, data_dir: str | Path, out_dir: str | Path, *, resume: bool = False, progress: bool = True
+    config: TrainConfig,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    init_from: str | Path | None = None,
 ) -> TrainResult:
     """Train BumpNet on the dataset in ``data_dir``, writing checkpoints and the learning curve to ``out_dir``.
 
     ``resume=True`` continues from ``out_dir/last.pt`` (a fresh start if there is none); without it an existing
-    ``last.pt`` raises ``FileExistsError``.
+    ``last.pt`` raises ``FileExistsError``. ``init_from`` starts a new run from another checkpoint's weights
+    (module docstring); it is ignored when resuming, whose ``last.pt`` already holds them.
     """
     from tqdm.auto import tqdm
 
@@ -270,10 +304,15 @@ def train(
     last, best = out / "last.pt", out / "best.pt"
     if last.exists() and not resume:
         raise FileExistsError(f"{last} exists: pass resume=True to continue that training, or use another directory")
-    out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(config.seed)
     model = BumpNet(model_config)
+    origin = None
+    if init_from is not None and not (resume and last.exists()):
+        model, origin = _warm_start(init_from, model_config)
+        model_config = model.config
+        log.info("initialised from %s (%s epochs)", init_from, origin["epochs"])
+    out.mkdir(parents=True, exist_ok=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=0.0)
     history: list[dict] = []
@@ -288,6 +327,8 @@ def train(
         scheduler.load_state_dict(ck["scheduler_state"])
         history = [dict(h) for h in ck["history"]]
         best_val = float(ck["best_val_loss"])
+        origin = ck.get("init_from")
+        model_config = model.config
         log.info("resuming %s after epoch %d", last, len(history))
 
     n_batches = sum(-(-e["n_samples"] // config.batch_size) for e in train_entries)
@@ -346,6 +387,8 @@ def train(
                 "n_samples": manifest["totals"]["n_samples"],
             },
         }
+        if origin is not None:
+            payload["init_from"] = origin
         _save(last, payload)
         if improved:
             _save(best, payload)
@@ -373,6 +416,8 @@ def export_pretrained(checkpoint: str | Path, dest: str | Path, card: dict) -> P
     model, ck = load_checkpoint(checkpoint)
     dest = Path(dest)
     payload = {k: ck[k] for k in ("format", "format_version", "model_config", "train_config", "history", "dataset")}
+    if "init_from" in ck:
+        payload["init_from"] = ck["init_from"]
     payload["model_state"] = model.state_dict()
     payload["best_val_loss"] = ck["best_val_loss"]
     _save(dest, payload)
@@ -383,6 +428,7 @@ def export_pretrained(checkpoint: str | Path, dest: str | Path, card: dict) -> P
         "model_config": ck["model_config"],
         "train_config": ck["train_config"],
         "dataset": ck["dataset"],
+        **({"init_from": ck["init_from"]} if "init_from" in ck else {}),
         "epochs_trained": len(ck["history"]),
         "best_val_loss": ck["best_val_loss"],
         "learning_curve": ck["history"],

@@ -197,6 +197,14 @@ def train(
     ] = 0.0,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch CPU threads.")] = 2,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.pt.")] = False,
+    init_from: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--init-from",
+            help="Start from the weights of this checkpoint or exported network (same parameters; --edge-mode may "
+            "differ), e.g. the shipped hepbump/data/bumpnet/bumpnet.pt.",
+        ),
+    ] = None,
     seed: SeedOption = None,
     progress: ProgressOption = None,
     json_out: JsonOption = None,
@@ -222,7 +230,7 @@ def train(
         )
     except ValueError as exc:  # the message names the field (e.g. TrainConfig.signal_weight)
         raise InputError(str(exc)) from None
-    result = run_training(config, data_dir, out, resume=resume, progress=show_progress(progress))
+    result = run_training(config, data_dir, out, resume=resume, progress=show_progress(progress), init_from=init_from)
     write_json(json_out, {"best_val_loss": result.best_val_loss, "history": result.history})
     typer.echo(f"trained {len(result.history)} epochs; best validation loss {result.best_val_loss:.4f}; files in {out}")
 
