@@ -35,3 +35,19 @@ def test_set_specs_follow_the_mothers_given():
     assert {"dm", "dm_bkg", "dm_train"} <= set(specs)
     assert all(specs[n].bank is mothers for n in ("dm", "dm_bkg", "dm_train", *distortions, "sparse"))
     assert specs["function"].bank is None and specs["sparse"].sparse and specs["width_2"].window
+
+
+def test_edge_mask_counts_from_the_scanned_ends():
+    from hepbump.bumpnet.evalsets import SetResult, edge_mask
+
+    n = np.array([100.0, 100.0, 100.0, 100.0, 30.0])
+    # 100 bins: the scan starts at bin 10; a window of 3 takes bins 10-12 and 97-99. 30 bins: 3-5 and 27-29.
+    pos = np.array([12.0, 13.0, 96.0, 97.0, 5.0])
+    r = SetResult("x", {"n_bins": n, "pos_lr": pos})
+    assert edge_mask(r, 0.1, 3).tolist() == [True, False, False, True, True]
+    assert edge_mask(r, 0.0, 3).tolist() == [False, False, False, True, False]
+    for bad in (0, 2.5, True):
+        with pytest.raises(InputError, match="edge window"):
+            edge_mask(r, 0.1, bad)
+    with pytest.raises(InputError, match="edge_window"):
+        EvaluateConfig(edge_window=0)

@@ -171,6 +171,10 @@ def test_summary_of_a_perfect_predictor(perfect_run):
     # background-only: the prediction's false rate is the LR's own
     assert sets["dm_bkg"]["false_rate_pred"] == sets["dm_bkg"]["false_rate_lr"]
     assert sets["function"]["position_accuracy"] == 1.0 and sets["function"]["position_exact"] == 1.0
+    # the edge / interior split covers every histogram (short histograms: most maxima lie near an end)
+    edge, interior = sets["function"]["dz_max_edge"], sets["function"]["dz_max_interior"]
+    assert edge["n"] + interior["n"] == TINY.n_nominal and edge["n"] > 0 and interior["n"] > 0
+    assert metrics["sigma_dz_function_edge"]["value"] == 0.0 and metrics["sigma_dz_dm_interior"]["value"] == 0.0
     assert summary.metric("sigma_dz_dm").paper_pass is True
 
 

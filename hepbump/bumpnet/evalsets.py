@@ -29,6 +29,7 @@ from hepbump.bumpnet.evalmetrics import (
     sparse_tail_mask,
     window_significance,
 )
+from hepbump.bumpnet.scan import first_bin
 from hepbump.errors import InputError
 
 if TYPE_CHECKING:  # evaluate imports this module
@@ -41,6 +42,7 @@ __all__ = [
     "SetResult",
     "SetSpec",
     "distort",
+    "edge_mask",
     "evaluate_set",
     "generate_set",
     "set_result",
@@ -329,6 +331,9 @@ def set_statistics(r: SetResult, config: EvaluateConfig, *, signal: bool) -> dic
         stats["position_exact"] = position_accuracy(r["pos_pred"][strong], r["pos_lr"][strong], 0)
         if np.isfinite(r["z_window"]).any():
             stats["dz_window"] = dz_statistics(r["z_max_pred"] - r["z_window"])
+        edge = edge_mask(r, config.exclude_first, config.edge_window)
+        stats["dz_max_edge"] = dz_statistics(r["dz_max"][edge])
+        stats["dz_max_interior"] = dz_statistics(r["dz_max"][~edge])
     else:
         stats["false_rate_pred"] = false_rate(r["z_max_pred"], config.discovery_z)
         stats["false_rate_lr"] = false_rate(r["z_max_lr"], config.discovery_z)
@@ -336,6 +341,23 @@ def set_statistics(r: SetResult, config: EvaluateConfig, *, signal: bool) -> dic
         stats["n_false_pred"] = k
         stats["false_rate_pred_upper95"] = float(beta.ppf(0.95, k + 1, max(len(r) - k, 1)))  # Clopper-Pearson
     return stats
+
+
+def edge_mask(r: SetResult, exclude_first: float, window: int) -> np.ndarray:
+    """True for the histograms whose ``Z_max(LR)`` lies within ``window`` bins of either end of the scanned range.
+
+    The scanned range of a histogram of ``n`` bins is ``[first_bin(n), n - 1]``; a maximum at bin ``p`` is at the
+    edge when ``p - first_bin(n) < window`` or ``n - 1 - p < window``.
+
+    >>> cols = {"n_bins": np.array([100.0, 100.0, 100.0]), "pos_lr": np.array([12.0, 50.0, 95.0])}
+    >>> edge_mask(SetResult("x", cols), 0.1, 5).tolist()
+    [True, False, True]
+    """
+    if isinstance(window, bool) or not (isinstance(window, (int, np.integer)) and window >= 1):
+        raise InputError(f"edge window must be a positive number of bins, got {window!r}")
+    n = r["n_bins"].astype(np.int64)
+    pos = r["pos_lr"].astype(np.int64)
+    return (pos - first_bin(n, exclude_first) < window) | (n - 1 - pos < window)
 
 
 def sparse_bias(r: SetResult, max_expected: float = 1.0) -> dict[str, float]:

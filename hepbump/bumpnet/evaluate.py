@@ -27,6 +27,10 @@ as in the paper's section 3.1, are excluded from every maximum unless said other
   not GeV). *Position accuracy* = the fraction of histograms with ``|argmax pred - argmax LR| <= 1`` bin
   (``position_tolerance``) among those with ``Z_max(LR) >= 2`` (the paper's Fig. 7b: below that the maximum
   is often a background fluctuation); the exact-bin fraction and the fraction over all histograms are given too.
+* *edge and interior*: ``dZ_max`` statistics split by where ``Z_max(LR)`` lies, within ``edge_window`` (10)
+  bins of either end of the scanned range (the first bin after the excluded ones, the last bin) or inside;
+  per signal set in ``summary.json`` as ``dz_max_edge`` and ``dz_max_interior``. Near an end the convolutions
+  see padding, which is where most of the spread came from with zero padding (``benchmarks/README.md``).
 * *false > 5 sigma rate*: the fraction of background-only histograms with ``Z_max(pred) > 5`` (the same for
   ``Z_max(LR)`` is given for reference: the per-bin maximum of pure fluctuations).
 * *ROC* (Fig. 9): test statistic ``Z_max(pred)`` on the signal set against the background-only set of the
@@ -82,6 +86,7 @@ from hepbump.bumpnet.evalsets import (
     Predictor,
     SetResult,
     SetSpec,
+    edge_mask,
     evaluate_set,
     generate_set,
     set_specs,
@@ -138,6 +143,7 @@ class EvaluateConfig:
     discovery_z: float = 5.0
     position_tolerance: int = 1
     position_min_z: float = 2.0
+    edge_window: int = 10
     widths: tuple[float, ...] = (1.0, 2.0, 3.0)
     mother_scale_range: tuple[float, float] = (1.0, 1.0)
     sparse_tail_fraction: float = 0.25
@@ -165,6 +171,12 @@ class EvaluateConfig:
             raise InputError("EvaluateConfig: need 0 < sparse_tail_fraction <= 1 and sparse_max_expected > 0")
         if self.position_tolerance < 0:
             raise InputError("EvaluateConfig.position_tolerance must be >= 0")
+        if (
+            not isinstance(self.edge_window, (int, np.integer))
+            or isinstance(self.edge_window, bool)
+            or self.edge_window < 1
+        ):
+            raise InputError(f"EvaluateConfig.edge_window must be a positive integer, got {self.edge_window!r}")
 
     @classmethod
     def quick(cls, **kwargs: Any) -> EvaluateConfig:
@@ -314,6 +326,17 @@ def headline_metrics(results: dict[str, SetResult], config: EvaluateConfig) -> t
         )
         out.append(Metric(f"robust_sigma_dz_{name}", st["robust_sigma"], f"half 16-84% width of dZ_max, {label}"))
         r = results[name]
+        edge = edge_mask(r, config.exclude_first, config.edge_window)
+        for part, sel in (("edge", edge), ("interior", ~edge)):
+            w = config.edge_window
+            where = f"< {w} bins from an end" if part == "edge" else f">= {w} bins from both ends"
+            out.append(
+                Metric(
+                    f"sigma_dz_{name}_{part}",
+                    dz_statistics(r["dz_max"][sel])["std"],
+                    f"std of dZ_max, {label}, Z_max(LR) {where} of the scan ({int(sel.sum())} histograms)",
+                )
+            )
         strong = r["z_max_lr"] >= config.position_min_z
         out.append(
             Metric(
