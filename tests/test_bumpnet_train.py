@@ -332,3 +332,27 @@ def test_cli_train_init_from(dataset, tmp_path):
     assert ck["init_from"]["file"] == first and ck["model_config"]["edge_mode"] == "replicate"
     other = runner.invoke(app, [*args[:4], "8", *args[5:], "-o", str(tmp_path / "c"), "--init-from", first])
     assert other.exit_code != 0 and "cannot initialise this network: channels=4" in str(other.exception or other.output)
+
+
+def test_warm_start_adds_the_edge_channel_without_changing_the_predictions(checkpoint, dataset, tmp_path):
+    source, _ = load_checkpoint(checkpoint)
+    source.eval()
+    grown = train_mod._warm_start(checkpoint, replace(source.config, edge_channel=True))[0].eval()
+    assert grown.config.edge_channel and grown.stacks[0][0].weight.shape[1] == 2
+    counts = torch.rand(3, 40) * 500
+    mask = torch.arange(40)[None, :] < torch.tensor([[40], [33], [25]])
+    with torch.no_grad():
+        torch.testing.assert_close(grown(counts), source(counts), rtol=0, atol=1e-6)
+        torch.testing.assert_close(grown(counts, mask) * mask, source(counts, mask) * mask, rtol=0, atol=1e-6)
+    # the widened network trains its new weights
+    result = train(
+        replace(CONFIG, epochs=1, model=replace(TINY, edge_channel=True)),
+        dataset,
+        tmp_path / "edged",
+        progress=False,
+        init_from=checkpoint,
+    )
+    assert float(result.model.stacks[0][0].weight.detach()[:, 1].abs().sum()) > 0
+    # dropping the channel again is refused
+    with pytest.raises(CheckpointError, match="edge_channel=True"):
+        train(CONFIG, dataset, tmp_path / "back", progress=False, init_from=tmp_path / "edged" / "last.pt")

@@ -19,7 +19,9 @@ resumed run reproduces the uninterrupted one.
 
 ``init_from`` warm-starts a new run from the weights of another checkpoint (for example the shipped network):
 the architecture must have the same parameters (``edge_mode`` may differ, since padding has no weights), and the
-input map keeps that network's ``input_scale`` so the weights see the inputs they were trained on. The optimiser
+input map keeps that network's ``input_scale`` so the weights see the inputs they were trained on. A network
+without the edge-distance channel may start one with it: the new input gets zero weights, so training starts
+from exactly the source's predictions. The optimiser
 and the cosine schedule start afresh with this run's configuration; the checkpoints record the origin
 (``init_from``: file, epochs, best validation loss).
 
@@ -256,8 +258,21 @@ def _split(data_dir: Path, manifest: dict, val_fraction: float) -> tuple[list[Pa
     return [data_dir / e["file"] for e in train_e], [data_dir / e["file"] for e in entries[len(train_e) :]], train_e
 
 
-#: Fields of :class:`ModelConfig` a warm start may change: they carry no weights.
-_WARM_START_FREE = ("edge_mode", "input_scale")
+#: Fields of :class:`ModelConfig` a warm start may change: they carry no weights (``edge_channel`` may be added).
+_WARM_START_FREE = ("edge_mode", "input_scale", "edge_channel")
+
+
+def _grow_edge_channel(state: dict[str, torch.Tensor], target: BumpNet) -> dict[str, torch.Tensor]:
+    """``state`` (a network without the edge channel) widened to ``target``'s shapes with zero weights on the
+    new input: the edge distance is the last input channel of each stack's first convolution and the last
+    feature of the MLP's first layer, so the widened network computes exactly what the source did."""
+    grown = dict(state)
+    for name, param in target.state_dict().items():
+        old = state[name]
+        if old.shape != param.shape:  # one more input channel (dim 1), appended last
+            extra = torch.zeros(old.shape[0], param.shape[1] - old.shape[1], *old.shape[2:], dtype=old.dtype)
+            grown[name] = torch.cat([old, extra], dim=1)
+    return grown
 
 
 def _warm_start(path: str | Path, model_config: ModelConfig) -> tuple[BumpNet, dict]:
@@ -268,11 +283,16 @@ def _warm_start(path: str | Path, model_config: ModelConfig) -> tuple[BumpNet, d
         for k, v in asdict(source.config).items()
         if k not in _WARM_START_FREE and getattr(model_config, k) != v
     }
+    if source.config.edge_channel and not model_config.edge_channel:
+        diff["edge_channel"] = (True, False)
     if diff:
         what = ", ".join(f"{k}={a!r} (this run: {b!r})" for k, (a, b) in diff.items())
         raise CheckpointError(f"{path} cannot initialise this network: {what}")
     model = BumpNet(replace(model_config, input_scale=source.config.input_scale))
-    model.load_state_dict(source.state_dict())
+    state = source.state_dict()
+    if model_config.edge_channel and not source.config.edge_channel:
+        state = _grow_edge_channel(state, model)
+    model.load_state_dict(state)
     origin = {"file": str(path), "epochs": len(ck.get("history", ())), "best_val_loss": ck.get("best_val_loss")}
     return model, origin
 
