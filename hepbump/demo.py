@@ -7,8 +7,9 @@ directory:
    600 GeV leptoquark ``lq600_bmu`` in channel 2b) are generated (``events.root``), histogrammed by the coffea
    processor (``histograms.root``: objects, exclusive categories, resolution binning), scanned by the shipped
    BumpNet (``scan.parquet``), grouped into families by the Global Analysis Algorithm (``families.json``,
-   ``family_map.png``), and the top histograms are cross-checked with the likelihood-ratio scan and pyhf
-   (``crosscheck.png``); the most significant histogram is drawn with its Z panel (``top_histogram.png``).
+   ``family_map.png``), and the seed of every family, then the most significant histograms of the scan, are
+   cross-checked with the likelihood-ratio scan and pyhf (``crosscheck.png``; ``top`` rows in all); the most
+   significant histogram is drawn with its Z panel (``top_histogram.png``).
 2. **The ECO/EPO hunt** (:func:`hepbump.hunt.demo.run_hunt_demo`): a few ALP signal events among background
    events, the EPO pair compatibility with the shipped networks, cleaning, TS with its p-value and Z, and the
    mass estimate of the retained events (``hunt/hunt.png``, the paper's Fig. 2).
@@ -27,7 +28,7 @@ from typing import Any
 from hepbump.errors import InputError
 from hepbump.io.atomic import atomic_path
 
-__all__ = ["DemoConfig", "DemoResult", "run_demo"]
+__all__ = ["DemoConfig", "DemoResult", "crosscheck_rows", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,20 @@ class DemoResult:
     files: list[str] = field(default_factory=list)
 
 
+def crosscheck_rows(families: Any, n_rows: int, top: int) -> list[int]:
+    """Scan rows to cross-check: the seed of each accepted GAA family (the claims, in the GAA's order), then the
+    most significant histograms of the scan, without repeats, ``top`` rows at most (0-based indices).
+
+    >>> from types import SimpleNamespace as NS
+    >>> fams = NS(families=[NS(accepted=True, seed=NS(rank=7)), NS(accepted=False, seed=NS(rank=2))])
+    >>> crosscheck_rows(fams, 100, 3)
+    [6, 0, 1]
+    """
+    rows = [f.seed.rank - 1 for f in families.families if f.accepted]
+    rows += range(n_rows)
+    return list(dict.fromkeys(rows))[: min(top, n_rows)]
+
+
 def _bumpnet_half(config: DemoConfig, out: Path, progress: bool) -> dict[str, Any]:
     from hepbump.bumpnet import BumpNet
     from hepbump.bumpnet.crosscheck import crosscheck
@@ -98,7 +113,7 @@ def _bumpnet_half(config: DemoConfig, out: Path, progress: bool) -> dict[str, An
     with atomic_path(out / "families.json") as tmp:
         tmp.write_text(json.dumps(families.to_dict(), indent=1) + "\n")
     plot_family_map(table, families, out / "family_map.png")
-    rows = crosscheck(table, config.top)
+    rows = crosscheck(table, crosscheck_rows(families, len(table), config.top))
     plot_crosscheck(rows, out / "crosscheck.png")
     plot_scan_row(table, 0, out / "top_histogram.png")
     top = [
