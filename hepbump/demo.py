@@ -78,9 +78,13 @@ def crosscheck_rows(families: Any, n_rows: int, top: int) -> list[int]:
     >>> crosscheck_rows(fams, 100, 3)
     [6, 0, 1]
     """
-    rows = [f.seed.rank - 1 for f in families.families if f.accepted]
-    rows += range(n_rows)
-    return list(dict.fromkeys(rows))[: min(top, n_rows)]
+    seeds = [f.seed.rank - 1 for f in families.families if f.accepted]
+    rows = dict.fromkeys(seeds[:top])  # ordered, without repeats
+    for i in range(n_rows):
+        if len(rows) >= top:
+            break
+        rows.setdefault(i)
+    return list(rows)
 
 
 def _bumpnet_half(config: DemoConfig, out: Path, progress: bool) -> dict[str, Any]:

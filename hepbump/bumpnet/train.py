@@ -21,9 +21,8 @@ resumed run reproduces the uninterrupted one.
 the architecture must have the same parameters (``edge_mode`` may differ, since padding has no weights), and the
 input map keeps that network's ``input_scale`` so the weights see the inputs they were trained on. A network
 without the edge-distance channel may start one with it: the new input gets zero weights, so training starts
-from exactly the source's predictions. The optimiser
-and the cosine schedule start afresh with this run's configuration; the checkpoints record the origin
-(``init_from``: file, epochs, best validation loss).
+from exactly the source's predictions. The optimiser and the cosine schedule start afresh with this run's
+configuration; the checkpoints record the origin (``init_from``: file, epochs, best validation loss).
 
 Checkpoints are plain dictionaries read with ``torch.load(weights_only=True)``; :func:`load_checkpoint` turns
 every problem (missing, corrupted, foreign file, other format version or architecture) into a one-line
